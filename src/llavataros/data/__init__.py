@@ -1,0 +1,1 @@
+"""Corpus indexing, take-level splits and training windows."""

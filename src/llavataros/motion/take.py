@@ -1,0 +1,152 @@
+"""The :class:`Motion` container and AvatarOS ``.npy`` take I/O with frame-rate detection.
+
+An AvatarOS take is a float array ``(t, 9, 7)``: per joint ``[px, py, pz, qx, qy, qz, qw]``,
+global quaternions, metres (SPEC section 1).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from llavataros.errors import InputError
+from llavataros.motion import rotations
+from llavataros.motion.kinematics import forward_kinematics
+from llavataros.motion.skeleton import AVATAROS, NUM_JOINTS, Skeleton
+
+COMMON_FRAME_RATES = (24.0, 25.0, 30.0, 48.0, 50.0, 60.0, 90.0, 100.0, 120.0)
+FPS_TOLERANCE = 0.02  # relative mismatch allowed between frame count and audio duration
+
+
+@dataclass
+class Motion:
+    """Joint positions ``(t, j, 3)`` in metres and global quaternions ``(t, j, 4)`` at ``fps``."""
+
+    positions: np.ndarray
+    rotations: np.ndarray
+    fps: float
+    skeleton: Skeleton = field(default=AVATAROS)
+
+    def __post_init__(self):
+        self.positions = np.asarray(self.positions, dtype=np.float64)
+        self.rotations = np.asarray(self.rotations, dtype=np.float64)
+        if self.positions.shape[:-1] != self.rotations.shape[:-1]:
+            raise ValueError("positions and rotations disagree on frames/joints")
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.positions)
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps
+
+    @classmethod
+    def from_array(cls, array: np.ndarray, fps: float, skeleton: Skeleton = AVATAROS) -> Motion:
+        array = np.asarray(array, dtype=np.float64)
+        return cls(array[..., :3], array[..., 3:], fps, skeleton)
+
+    @classmethod
+    def from_root_and_rotations(
+        cls, root_positions: np.ndarray, global_rotations: np.ndarray, fps: float,
+        skeleton: Skeleton = AVATAROS,
+    ) -> Motion:
+        """Kinematically consistent motion: positions by forward kinematics."""
+        q = rotations.make_continuous(rotations.normalize(global_rotations))
+        return cls(forward_kinematics(root_positions, q, skeleton), q, fps, skeleton)
+
+    def to_array(self, dtype=np.float32) -> np.ndarray:
+        return np.concatenate([self.positions, self.rotations], axis=-1).astype(dtype)
+
+    def with_continuous_rotations(self) -> Motion:
+        q = rotations.make_continuous(rotations.normalize(self.rotations))
+        return replace(self, rotations=q)
+
+    def slice(self, start: int, stop: int) -> Motion:
+        return replace(self, positions=self.positions[start:stop],
+                       rotations=self.rotations[start:stop])
+
+
+def validate_array(array: np.ndarray, source: str | Path) -> np.ndarray:
+    """Check shape ``(t, 9, 7)``, finiteness and non-degenerate quaternions."""
+    if array.ndim != 3 or array.shape[1:] != (NUM_JOINTS, 7):
+        raise InputError(source, f"expected an array of shape (T, {NUM_JOINTS}, 7), "
+                                 f"got {tuple(array.shape)}")
+    if len(array) == 0:
+        raise InputError(source, "motion has no frames")
+    if not np.all(np.isfinite(array)):
+        bad = int(np.argwhere(~np.isfinite(array))[0, 0])
+        raise InputError(source, f"motion contains NaN or infinite values (first at frame {bad})")
+    norms = np.linalg.norm(array[..., 3:], axis=-1)
+    if np.any(norms < 1e-6):
+        raise InputError(source, "motion contains zero-length quaternions")
+    return array
+
+
+def detect_fps(num_frames: int, audio_duration: float | None, source: str | Path) -> float:
+    """Frame rate from frame count and audio duration, snapped to a common rate."""
+    if audio_duration is None or audio_duration <= 0:
+        raise InputError(source, "cannot determine the frame rate: no fps given, no "
+                                 "metadata and no audio beside the take (pass --fps)")
+    estimate = num_frames / audio_duration
+    best = min(COMMON_FRAME_RATES, key=lambda rate: abs(rate - estimate))
+    if abs(best - estimate) / best > FPS_TOLERANCE:
+        raise InputError(source, f"cannot determine the frame rate: {num_frames} frames for "
+                                 f"{audio_duration:.2f} s of audio is {estimate:.2f} fps, "
+                                 "not a common rate (pass --fps)")
+    return best
+
+
+def _audio_duration(path: Path) -> float | None:
+    if not path.exists():
+        return None
+    import soundfile
+
+    try:
+        info = soundfile.info(str(path))
+    except Exception:  # noqa: BLE001 - unreadable audio just means "no duration"
+        return None
+    return info.frames / info.samplerate
+
+
+def _metadata_fps(npy_path: Path) -> float | None:
+    meta = npy_path.with_suffix(".json")
+    if not meta.exists():
+        return None
+    try:
+        data = json.loads(meta.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise InputError(meta, f"unreadable metadata ({error})") from None
+    return float(data["fps"]) if isinstance(data, dict) and "fps" in data else None
+
+
+def load_take(path: str | Path, fps: float | None = None, skeleton: Skeleton = AVATAROS
+              ) -> Motion:
+    """Load an AvatarOS ``.npy`` take; fps from the argument, ``NAME.json`` or ``NAME.wav``."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise InputError(path, f"not a readable .npy array ({error})") from None
+    array = validate_array(array, path)
+    if fps is None:
+        fps = _metadata_fps(path)
+    if fps is None:
+        fps = detect_fps(len(array), _audio_duration(path.with_suffix(".wav")), path)
+    motion = Motion.from_array(array, float(fps), skeleton)
+    return motion.with_continuous_rotations()
+
+
+def save_take(motion: Motion, path: str | Path, write_metadata: bool = False) -> Path:
+    """Write ``(t, 9, 7)`` float32; optionally ``NAME.json`` with the fps beside it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, motion.to_array(np.float32))
+    if write_metadata:
+        path.with_suffix(".json").write_text(json.dumps({"fps": motion.fps}) + "\n")
+    return path

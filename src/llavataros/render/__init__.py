@@ -1,0 +1,1 @@
+"""Video rendering of motion with the speech audio muxed in."""

@@ -1,0 +1,1 @@
+"""Speech front-end: audio loading, transcription, forced alignment, word-time I/O."""

@@ -1,0 +1,76 @@
+"""Timed transcripts: the ``words.json`` schema of SPEC section 2.
+
+``{"text": "...", "source": "whisper" | "aligned" | "textgrid" | "json" | ...,
+   "words": [{"word": "...", "start": 0.52, "end": 0.81}, ...]}`` with times in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from llavataros.errors import InputError
+
+
+@dataclass(frozen=True)
+class Word:
+    """One transcript word with its start and end time in seconds."""
+
+    word: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """The words of a recording in order, and where their times came from."""
+
+    text: str
+    words: tuple[Word, ...] = field(default_factory=tuple)
+    source: str = "unknown"
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "source": self.source,
+            "words": [
+                {"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3)}
+                for w in self.words
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, source_path: str | Path | None = None) -> Transcript:
+        try:
+            words = tuple(
+                Word(str(item["word"]), float(item["start"]), float(item["end"]))
+                for item in data["words"]
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise InputError(source_path, f"not a words.json word list ({error!r})") from None
+        text = str(data.get("text") or " ".join(w.word for w in words))
+        return cls(text=text, words=words, source=str(data.get("source", "json")))
+
+
+def save_words_json(transcript: Transcript, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(transcript.to_dict(), indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+def load_words_json(path: str | Path) -> Transcript:
+    """Read ``words.json`` (or a bare JSON list of ``{word, start, end}``)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(path, f"not valid JSON ({error})") from None
+    if isinstance(data, list):
+        data = {"words": data, "source": "json"}
+    if not isinstance(data, dict):
+        raise InputError(path, "expected an object with a 'words' list")
+    return Transcript.from_dict(data, path)

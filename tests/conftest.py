@@ -1,0 +1,35 @@
+"""Shared fixtures: the AvatarOS sample take (skipped with a reason where absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "avataros-sample"
+SAMPLE_NAME = "001_Neutral_0_mirror_x_1_0"
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    if not (SAMPLE_DIR / f"{SAMPLE_NAME}.npy").exists():
+        pytest.skip(f"AvatarOS sample not found at {SAMPLE_DIR} (only CI and team machines have it)")
+    return SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def sample_npy(sample_dir) -> Path:
+    return sample_dir / f"{SAMPLE_NAME}.npy"
+
+
+@pytest.fixture(scope="session")
+def sample_wav(sample_dir) -> Path:
+    return sample_dir / f"{SAMPLE_NAME}.wav"
+
+
+@pytest.fixture(scope="session")
+def sample_textgrid(sample_dir) -> Path:
+    return sample_dir / f"{SAMPLE_NAME}.TextGrid"
