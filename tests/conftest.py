@@ -16,7 +16,7 @@ SAMPLE_NAME = "001_Neutral_0_mirror_x_1_0"
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
     if not (SAMPLE_DIR / f"{SAMPLE_NAME}.npy").exists():
-        pytest.skip(f"AvatarOS sample not found at {SAMPLE_DIR} (only CI and team machines have it)")
+        pytest.skip(f"AvatarOS sample not found at {SAMPLE_DIR} (CI and team machines have it)")
     return SAMPLE_DIR
 
 

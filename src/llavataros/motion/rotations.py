@@ -69,19 +69,48 @@ def from_matrix(m: np.ndarray) -> np.ndarray:
     # Four candidate solutions; take the numerically largest one per element.
     candidates = np.stack(
         [
-            np.stack([1 + m00 - m11 - m22, m[..., 0, 1] + m[..., 1, 0],
-                      m[..., 0, 2] + m[..., 2, 0], m[..., 2, 1] - m[..., 1, 2]], -1),
-            np.stack([m[..., 0, 1] + m[..., 1, 0], 1 - m00 + m11 - m22,
-                      m[..., 1, 2] + m[..., 2, 1], m[..., 0, 2] - m[..., 2, 0]], -1),
-            np.stack([m[..., 0, 2] + m[..., 2, 0], m[..., 1, 2] + m[..., 2, 1],
-                      1 - m00 - m11 + m22, m[..., 1, 0] - m[..., 0, 1]], -1),
-            np.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0],
-                      m[..., 1, 0] - m[..., 0, 1], 1 + m00 + m11 + m22], -1),
+            np.stack(
+                [
+                    1 + m00 - m11 - m22,
+                    m[..., 0, 1] + m[..., 1, 0],
+                    m[..., 0, 2] + m[..., 2, 0],
+                    m[..., 2, 1] - m[..., 1, 2],
+                ],
+                -1,
+            ),
+            np.stack(
+                [
+                    m[..., 0, 1] + m[..., 1, 0],
+                    1 - m00 + m11 - m22,
+                    m[..., 1, 2] + m[..., 2, 1],
+                    m[..., 0, 2] - m[..., 2, 0],
+                ],
+                -1,
+            ),
+            np.stack(
+                [
+                    m[..., 0, 2] + m[..., 2, 0],
+                    m[..., 1, 2] + m[..., 2, 1],
+                    1 - m00 - m11 + m22,
+                    m[..., 1, 0] - m[..., 0, 1],
+                ],
+                -1,
+            ),
+            np.stack(
+                [
+                    m[..., 2, 1] - m[..., 1, 2],
+                    m[..., 0, 2] - m[..., 2, 0],
+                    m[..., 1, 0] - m[..., 0, 1],
+                    1 + m00 + m11 + m22,
+                ],
+                -1,
+            ),
         ],
         axis=-2,
     )  # (..., 4 candidates, 4)
-    best = np.argmax(np.stack([m00 - m11 - m22, m11 - m00 - m22, m22 - m00 - m11,
-                               m00 + m11 + m22], -1), axis=-1)
+    best = np.argmax(
+        np.stack([m00 - m11 - m22, m11 - m00 - m22, m22 - m00 - m11, m00 + m11 + m22], -1), axis=-1
+    )
     q = np.take_along_axis(candidates, best[..., None, None], axis=-2)[..., 0, :]
     q = normalize(q)
     return np.where(q[..., 3:] < 0, -q, q)
@@ -117,7 +146,8 @@ def from_axis_angle(axis: np.ndarray, angle: np.ndarray | float) -> np.ndarray:
     axis = np.asarray(axis, dtype=np.float64)
     axis = axis / np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-12)
     half = 0.5 * np.asarray(angle, dtype=np.float64)[..., None]
-    return np.concatenate([axis * np.sin(half), np.cos(half)], axis=-1)
+    xyz = axis * np.sin(half)  # broadcasts axis and angle leading shapes
+    return np.concatenate([xyz, np.broadcast_to(np.cos(half), xyz.shape[:-1] + (1,))], axis=-1)
 
 
 def between(u: np.ndarray, v: np.ndarray) -> np.ndarray:

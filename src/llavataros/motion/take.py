@@ -51,7 +51,10 @@ class Motion:
 
     @classmethod
     def from_root_and_rotations(
-        cls, root_positions: np.ndarray, global_rotations: np.ndarray, fps: float,
+        cls,
+        root_positions: np.ndarray,
+        global_rotations: np.ndarray,
+        fps: float,
         skeleton: Skeleton = AVATAROS,
     ) -> Motion:
         """Kinematically consistent motion: positions by forward kinematics."""
@@ -66,15 +69,21 @@ class Motion:
         return replace(self, rotations=q)
 
     def slice(self, start: int, stop: int) -> Motion:
-        return replace(self, positions=self.positions[start:stop],
-                       rotations=self.rotations[start:stop])
+        return replace(
+            self, positions=self.positions[start:stop], rotations=self.rotations[start:stop]
+        )
 
 
 def validate_array(array: np.ndarray, source: str | Path) -> np.ndarray:
     """Check shape ``(t, 9, 7)``, finiteness and non-degenerate quaternions."""
+    if not isinstance(array, np.ndarray):
+        raise InputError(source, "expected a single .npy array (not an .npz archive)")
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise InputError(source, f"expected a numeric array, got dtype {array.dtype}")
     if array.ndim != 3 or array.shape[1:] != (NUM_JOINTS, 7):
-        raise InputError(source, f"expected an array of shape (T, {NUM_JOINTS}, 7), "
-                                 f"got {tuple(array.shape)}")
+        raise InputError(
+            source, f"expected an array of shape (T, {NUM_JOINTS}, 7), got {tuple(array.shape)}"
+        )
     if len(array) == 0:
         raise InputError(source, "motion has no frames")
     if not np.all(np.isfinite(array)):
@@ -89,18 +98,26 @@ def validate_array(array: np.ndarray, source: str | Path) -> np.ndarray:
 def detect_fps(num_frames: int, audio_duration: float | None, source: str | Path) -> float:
     """Frame rate from frame count and audio duration, snapped to a common rate."""
     if audio_duration is None or audio_duration <= 0:
-        raise InputError(source, "cannot determine the frame rate: no fps given, no "
-                                 "metadata and no audio beside the take (pass --fps)")
+        raise InputError(
+            source,
+            "cannot determine the frame rate: no fps given, no "
+            "metadata and no audio beside the take (pass --fps)",
+        )
     estimate = num_frames / audio_duration
     best = min(COMMON_FRAME_RATES, key=lambda rate: abs(rate - estimate))
     if abs(best - estimate) / best > FPS_TOLERANCE:
-        raise InputError(source, f"cannot determine the frame rate: {num_frames} frames for "
-                                 f"{audio_duration:.2f} s of audio is {estimate:.2f} fps, "
-                                 "not a common rate (pass --fps)")
+        raise InputError(
+            source,
+            f"cannot determine the frame rate: {num_frames} frames for "
+            f"{audio_duration:.2f} s of audio is {estimate:.2f} fps, "
+            "not a common rate (pass --fps)",
+        )
     return best
 
 
-def _audio_duration(path: Path) -> float | None:
+def audio_duration_beside(npy_path: Path) -> float | None:
+    """Duration in seconds of ``NAME.wav`` beside ``NAME.npy``, or None if absent/unreadable."""
+    path = Path(npy_path).with_suffix(".wav")
     if not path.exists():
         return None
     import soundfile
@@ -120,24 +137,36 @@ def _metadata_fps(npy_path: Path) -> float | None:
         data = json.loads(meta.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise InputError(meta, f"unreadable metadata ({error})") from None
-    return float(data["fps"]) if isinstance(data, dict) and "fps" in data else None
+    if not (isinstance(data, dict) and "fps" in data):
+        return None
+    try:
+        return float(data["fps"])
+    except (TypeError, ValueError):
+        raise InputError(meta, f"fps must be a number, got {data['fps']!r}") from None
 
 
-def load_take(path: str | Path, fps: float | None = None, skeleton: Skeleton = AVATAROS
-              ) -> Motion:
-    """Load an AvatarOS ``.npy`` take; fps from the argument, ``NAME.json`` or ``NAME.wav``."""
+def load_raw_array(path: str | Path) -> np.ndarray:
+    """The validated ``(t, 9, 7)`` float64 array of a take, exactly as stored (no sign fixes)."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found")
     try:
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise InputError(path, f"not a readable .npy array ({error})") from None
-    array = validate_array(array, path)
+    except (OSError, ValueError, EOFError) as error:
+        raise InputError(path, f"not a readable .npy array ({error or 'empty file'})") from None
+    return validate_array(array, path).astype(np.float64)  # validate first: dtype, npz
+
+
+def load_take(path: str | Path, fps: float | None = None, skeleton: Skeleton = AVATAROS) -> Motion:
+    """Load an AvatarOS ``.npy`` take; fps from the argument, ``NAME.json`` or ``NAME.wav``."""
+    path = Path(path)
+    array = load_raw_array(path)
     if fps is None:
         fps = _metadata_fps(path)
     if fps is None:
-        fps = detect_fps(len(array), _audio_duration(path.with_suffix(".wav")), path)
+        fps = detect_fps(len(array), audio_duration_beside(path), path)
+    if not (np.isfinite(fps) and fps > 0):
+        raise InputError(path, f"frame rate must be a positive number, got {fps}")
     motion = Motion.from_array(array, float(fps), skeleton)
     return motion.with_continuous_rotations()
 

@@ -1,0 +1,259 @@
+"""The ``llavataros`` command: a thin shell over the library (STYLE.md rule 7).
+
+Each sub-command maps its flags onto one library call. User mistakes (:class:`InputError`)
+print one line ``llavataros: error: FILE: problem`` and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from llavataros.errors import InputError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from llavataros.motion.info import describe_array
+    from llavataros.motion.take import detect_fps, load_raw_array
+
+    array = load_raw_array(args.take)
+    fps = args.fps or detect_fps(len(array), _wav_duration(args.take), args.take)
+    print(json.dumps(describe_array(array, fps), indent=1))
+    return 0
+
+
+def _wav_duration(npy_path: str) -> float | None:
+    from llavataros.motion.take import audio_duration_beside
+
+    return audio_duration_beside(Path(npy_path))
+
+
+def _cmd_transcribe(args: argparse.Namespace) -> int:
+    from llavataros.speech.audio import load_audio
+    from llavataros.speech.frontend import read_transcript_argument, words_for_audio
+    from llavataros.speech.words import save_words_json
+
+    audio = load_audio(args.audio)
+    transcript = read_transcript_argument(args.transcript) if args.transcript else None
+    words = words_for_audio(audio, transcript)
+    out = Path(args.output or Path(args.audio).with_suffix(".words.json"))
+    save_words_json(words, out)
+    print(f"{out}: {len(words.words)} words ({words.source})")
+    return 0
+
+
+def _cmd_features(args: argparse.Namespace) -> int:
+    from llavataros.data.prepare import compute_corpus_features
+
+    summary = compute_corpus_features(
+        args.data_dir,
+        fps=args.fps,
+        cache_dir=args.cache,
+        text_model=args.text_model,
+        audio_model=args.audio_model,
+    )
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+def _cmd_synth_corpus(args: argparse.Namespace) -> int:
+    from llavataros.corpus.generate import generate_corpus
+
+    summary = generate_corpus(
+        args.out,
+        minutes=args.minutes,
+        speakers=args.speakers,
+        seed=args.seed,
+        mirror=args.mirror,
+        workers=args.workers,
+    )
+    print(f"{args.out}: {summary['num_takes']} takes, {summary['seconds'] / 60:.1f} min")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from llavataros.model.train import train
+
+    run_dir = train(
+        data_dir=args.data,
+        out_dir=args.out,
+        config_path=args.config,
+        resume=args.resume,
+        overrides=args.set or [],
+    )
+    print(f"trained: {run_dir}")
+    return 0
+
+
+def _cmd_animate(args: argparse.Namespace) -> int:
+    from llavataros.pipeline import Animator
+
+    animator = Animator.load(args.model, text_model=args.text_model, audio_model=args.audio_model)
+    transcripts = args.transcript or []
+    if transcripts and len(transcripts) != len(args.audio):
+        raise InputError(None, "give one --transcript per audio file, or none")
+    for index, audio in enumerate(args.audio):
+        written = animator.animate_to_files(
+            audio,
+            args.output,
+            transcript=transcripts[index] if transcripts else None,
+            fps=args.fps,
+            speaker=args.speaker,
+            video=not args.no_video,
+            smooth=not args.no_smooth,
+        )
+        for path in written:
+            print(path)
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from llavataros.motion.take import load_take
+    from llavataros.render.video import render_video
+
+    motions = [load_take(path, fps=args.fps) for path in args.motion]
+    out = render_video(motions, args.output, audio_path=args.audio, titles=args.title)
+    print(out)
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from llavataros.eval.evaluate import evaluate
+
+    report = evaluate(
+        data_dir=args.data,
+        model=args.model,
+        motions_dir=args.motions,
+        split=args.split,
+        fgd_extractor=args.fgd,
+        output=args.output,
+    )
+    print(json.dumps(report["summary"], indent=1))
+    return 0
+
+
+def _cmd_fgd_train(args: argparse.Namespace) -> int:
+    from llavataros.eval.fgd import train_fgd_from_corpus
+
+    out = train_fgd_from_corpus(args.data, args.out, epochs=args.epochs, seed=args.seed)
+    print(out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llavataros",
+        description="Speech-driven upper-body gestures for the AvatarOS skeleton.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str):
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(handler=handler)
+        return command
+
+    p = add("animate", _cmd_animate, "Generate gestures for speech: .npy, .bvh, .mp4, .words.json.")
+    p.add_argument("audio", nargs="+", help="speech recordings (any format ffmpeg reads)")
+    p.add_argument(
+        "--transcript",
+        action="append",
+        help="text, .txt, .json words or .TextGrid (once per audio file); default: Whisper",
+    )
+    p.add_argument("--model", help="run folder or checkpoint (default: the shipped model)")
+    p.add_argument(
+        "--fps", type=float, help="output frame rate (default: the training corpus rate)"
+    )
+    p.add_argument("--speaker", help="speaker/style name or id (default: the model's first)")
+    p.add_argument("--no-video", action="store_true", help="skip the .mp4")
+    p.add_argument("--no-smooth", action="store_true", help="skip Savitzky-Golay smoothing")
+    p.add_argument("--text-model", help="transformers model folder for word vectors")
+    p.add_argument("--audio-model", help="transformers speech encoder folder (WavLM, wav2vec 2.0)")
+    p.add_argument("-o", "--output", default="out", help="output folder (default: out)")
+
+    p = add(
+        "transcribe",
+        _cmd_transcribe,
+        "Word times for a recording (align a transcript or run Whisper).",
+    )
+    p.add_argument("audio")
+    p.add_argument("--transcript", help="text, .txt, .json words or .TextGrid to align")
+    p.add_argument("-o", "--output", help="words.json path (default: AUDIO.words.json)")
+
+    p = add("features", _cmd_features, "Compute and cache model inputs for a folder of takes.")
+    p.add_argument("data_dir")
+    p.add_argument("--fps", type=float, default=30.0, help="feature frame rate (default 30)")
+    p.add_argument("--cache", help="cache folder (default: DATA_DIR/.cache)")
+    p.add_argument("--text-model", help="transformers model folder (default: bundled MiniLM)")
+    p.add_argument("--audio-model", help="transformers speech encoder (default: prosody features)")
+
+    p = add("info", _cmd_info, "Describe an AvatarOS .npy take: frames, fps, bones, quaternions.")
+    p.add_argument("take")
+    p.add_argument("--fps", type=float, help="frame rate if there is no .wav or .json beside it")
+
+    p = add("synth-corpus", _cmd_synth_corpus, "Generate the synthetic co-speech corpus.")
+    p.add_argument("--out", required=True)
+    p.add_argument("--minutes", type=float, default=60.0)
+    p.add_argument("--speakers", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mirror", action="store_true", help="also write mirrored takes")
+    p.add_argument("--workers", type=int, default=2)
+
+    p = add("train", _cmd_train, "Train a model on a folder of takes.")
+    p.add_argument("--data", required=True)
+    p.add_argument("--config", help="YAML config (default: the built-in default config)")
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set trainer.max_epochs=5",
+    )
+
+    p = add("render", _cmd_render, "Render takes to an .mp4 (several side by side).")
+    p.add_argument("motion", nargs="+")
+    p.add_argument("--audio")
+    p.add_argument("--fps", type=float)
+    p.add_argument("--title", action="append")
+    p.add_argument("-o", "--output", default="render.mp4")
+
+    p = add("evaluate", _cmd_evaluate, "Score a model (or a folder of motions) on a corpus split.")
+    p.add_argument("--data", required=True)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--model", help="run folder or checkpoint (default: the shipped model)")
+    group.add_argument("--motions", help="folder of NAME.npy produced by any other system")
+    p.add_argument("--split", default="test", choices=["train", "validation", "test", "all"])
+    p.add_argument("--fgd", help="FGD extractor folder (default: the shipped one)")
+    p.add_argument("-o", "--output", help="metrics.json path")
+
+    p = add(
+        "fgd-train", _cmd_fgd_train, "Train the FGD feature extractor on a corpus' training split."
+    )
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except InputError as error:
+        print(f"llavataros: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("llavataros: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,418 @@
+"""Training with PyTorch Lightning (LLAniMAtion, arXiv 2405.08042, section 4).
+
+A run folder holds everything needed to understand and continue it (STYLE.md rule 3)::
+
+    RUN/config.yaml          resolved TrainConfig
+    RUN/run.json             git commit, data folder, split, derived dimensions
+    RUN/model/               best validation weights: model.safetensors + model.json
+    RUN/last/                weights at the end of training
+    RUN/checkpoints/         pickle-free Lightning state for --resume (JSON + safetensors)
+    RUN/logs/                CSV and TensorBoard logs (one version_N per start or resume)
+
+Each training window is processed as consecutive Transformer-XL segments with the memory
+carried between them (detached, as in Dai et al. 2019).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from torch.utils.data import DataLoader, Sampler
+
+from llavataros.configuration import apply_overrides, from_dict, load_yaml, save_yaml, to_dict
+from llavataros.data.dataset import (
+    PreparedTake,
+    WindowDataset,
+    audio_statistics,
+    corpus_vocabulary,
+    prepare_corpus,
+)
+from llavataros.data.index import TakeRecord, index_takes, split_takes
+from llavataros.errors import InputError
+from llavataros.features.build import build_extractor
+from llavataros.model.checkpoint import git_commit, save_checkpoint
+from llavataros.model.geometry import RootStatistics, matrix_to_sixd, quaternion_to_matrix
+from llavataros.model.llanimation import LlanimationModel
+from llavataros.model.losses import motion_loss
+from llavataros.model.safe_state import SafeCheckpointIO
+from llavataros.model.train_config import TrainConfig
+from llavataros.motion.kinematics import estimate_offsets
+from llavataros.motion.skeleton import Skeleton
+from llavataros.motion.take import load_take
+
+SPLIT_FILE = "split.json"  # optional {"train": [names], "validation": [...], "test": [...]}
+
+
+class EpochShuffleSampler(Sampler[int]):
+    """A permutation that depends only on ``seed`` and the epoch, so a resumed run sees the
+    same order as an uninterrupted one."""
+
+    def __init__(self, size: int, seed: int):
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        return iter(np.random.default_rng([self.seed, self.epoch]).permutation(self.size).tolist())
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def motion_targets(motion: torch.Tensor, stats: RootStatistics) -> torch.Tensor:
+    """Takes ``(b, t, j, 7)`` to the model's output layout ``(b, t, 3 + 6 j)``."""
+    sixd = matrix_to_sixd(quaternion_to_matrix(motion[..., 3:]))  # (b, t, j, 6)
+    root = stats.normalise(motion[..., 0, :3])  # (b, t, 3)
+    return torch.cat([root, sixd.flatten(-2)], dim=-1)
+
+
+def run_segments(model: LlanimationModel, batch: dict) -> torch.Tensor:
+    """Model output ``(b, t, 3 + 6 j)`` for whole windows, segment by segment with memory."""
+    text, mask, audio, speaker = batch["text"], batch["text_mask"], batch["audio"], batch["speaker"]
+    total, segment, lookahead = text.shape[1], model.config.segment_length, model.config.lookahead
+    outputs, memory = [], None
+    for start in range(0, total, segment):
+        stop = min(start + segment, total)
+        end = min(stop + lookahead, total)
+        output, memory = model(
+            text[:, start:end],
+            mask[:, start:end],
+            audio[:, start:end],
+            speaker,
+            memory,
+            context_after=end - stop,
+        )
+        outputs.append(output)
+    return torch.cat(outputs, dim=1)
+
+
+class GestureTask(L.LightningModule):
+    """The model, its loss and its optimiser for Lightning."""
+
+    def __init__(self, config: TrainConfig, skeleton: Skeleton, root_statistics: RootStatistics):
+        super().__init__()
+        self.config, self.skeleton, self.root_statistics = config, skeleton, root_statistics
+        self.model = LlanimationModel(config.model)
+
+    def _step(self, batch: dict, stage: str) -> torch.Tensor:
+        output = run_segments(self.model, batch)
+        target = motion_targets(batch["motion"], self.root_statistics)
+        loss, parts = motion_loss(
+            output,
+            target,
+            self.skeleton,
+            self.root_statistics,
+            self.config.loss.weights,
+            self.config.loss.rotation,
+        )
+        size = batch["text"].shape[0]
+        on_step = stage == "train"
+        self.log(
+            f"{stage}_loss",
+            loss,
+            prog_bar=True,
+            on_step=on_step,
+            on_epoch=True,
+            batch_size=size,
+            sync_dist=not on_step,
+        )
+        for name, value in parts.items():
+            self.log(
+                f"{stage}_{name}",
+                value,
+                on_step=on_step,
+                on_epoch=True,
+                batch_size=size,
+                sync_dist=not on_step,
+            )
+        return loss
+
+    def training_step(self, batch, batch_index):
+        return self._step(batch, "train")
+
+    def validation_step(self, batch, batch_index):
+        return self._step(batch, "validation")
+
+    def configure_optimizers(self):
+        settings = self.config.optimizer
+        optimizer = torch.optim.AdamW(
+            self.parameters(),
+            lr=settings.learning_rate,
+            betas=settings.betas,
+            weight_decay=settings.weight_decay,
+        )
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+
+        def factor(step: int) -> float:
+            if step < settings.warmup_steps:
+                return (step + 1) / settings.warmup_steps
+            if settings.schedule == "constant":
+                return 1.0
+            progress = min(
+                1.0, (step - settings.warmup_steps) / max(1, total - settings.warmup_steps)
+            )
+            floor = settings.final_learning_rate_ratio
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["torch_rng_state"] = torch.get_rng_state()  # dropout continues exactly
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "torch_rng_state" in checkpoint:
+            torch.set_rng_state(checkpoint["torch_rng_state"].to(torch.uint8))
+
+
+class ExportModel(Callback):
+    """Write the inference checkpoint (safetensors + JSON) to ``RUN/model`` whenever the
+    validation loss improves, and to ``RUN/last`` when training ends."""
+
+    def __init__(self, run_dir: Path, metadata: dict):
+        self.run_dir, self.metadata, self.best = run_dir, metadata, math.inf
+
+    def _export(self, task: GestureTask, folder: str, trainer: L.Trainer) -> None:
+        metadata = dict(self.metadata, epoch=trainer.current_epoch, step=trainer.global_step)
+        save_checkpoint(self.run_dir / folder, task.model, task.model.config, metadata)
+
+    def on_validation_end(self, trainer, task):
+        if trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        loss = float(trainer.callback_metrics.get("validation_loss", math.inf))
+        if loss < self.best or not (self.run_dir / "model").exists():
+            self.best = min(loss, self.best)
+            self._export(task, "model", trainer)
+
+    def on_train_end(self, trainer, task):
+        if trainer.world_size > 1:  # every rank records its weights: they must agree
+            digest = hashlib.sha256()
+            for tensor in task.model.state_dict().values():
+                digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+            folder = self.run_dir / "ranks"
+            folder.mkdir(exist_ok=True)
+            (folder / f"rank-{trainer.global_rank}.json").write_text(
+                json.dumps({"step": trainer.global_step, "weights_sha256": digest.hexdigest()})
+                + "\n"
+            )
+        if trainer.is_global_zero:
+            self._export(task, "last", trainer)
+            if not (self.run_dir / "model").exists():
+                self._export(task, "model", trainer)
+
+    def state_dict(self) -> dict:
+        return {"best": self.best}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best = float(state["best"])
+
+
+def read_config(config_path: str | Path | None, overrides: list[str]) -> TrainConfig:
+    config = load_yaml(TrainConfig, config_path) if config_path else TrainConfig()
+    return apply_overrides(config, overrides) if overrides else config
+
+
+def split_records(
+    data_dir: Path, records: list[TakeRecord], config: TrainConfig
+) -> dict[str, list[TakeRecord]]:
+    """Take-level split: ``DATA/split.json`` if present, else deterministic by take group."""
+    split_file = data_dir / SPLIT_FILE
+    if not split_file.exists():
+        return split_takes(records, config.data.split_fractions, config.data.split_seed)
+    try:
+        listed = json.loads(split_file.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise InputError(split_file, f"not valid JSON ({error})") from None
+    by_name = {record.name: record for record in records}
+    splits = {}
+    for split in ("train", "validation", "test"):
+        names = listed.get(split, [])
+        missing = [name for name in names if name not in by_name]
+        if missing:
+            raise InputError(split_file, f"{split} lists unknown takes {missing[:3]}")
+        splits[split] = [by_name[name] for name in names]
+    return splits
+
+
+def estimate_skeleton(records: list[TakeRecord]) -> tuple[Skeleton, float]:
+    """Offsets averaged over the training takes, and the corpus frame rate."""
+    offsets, rates = [], []
+    for record in records:
+        motion = load_take(record.motion_path)
+        offsets.append(estimate_offsets(motion.positions, motion.rotations))
+        rates.append(motion.fps)
+    return Skeleton(offsets=np.mean(offsets, axis=0)), float(max(set(rates), key=rates.count))
+
+
+def train(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    config_path: str | Path | None = None,
+    resume: bool = False,
+    overrides: list[str] | None = None,
+    config: TrainConfig | None = None,
+    extra_callbacks: list[Callback] | None = None,
+) -> Path:
+    """Train on the takes in ``data_dir``; returns the run folder ``out_dir``."""
+    data_dir, run_dir = Path(data_dir), Path(out_dir)
+    overrides = list(overrides or [])
+    if resume:
+        last = run_dir / "checkpoints" / "last.ckpt"
+        if not last.exists():
+            raise InputError(run_dir, "nothing to resume: no checkpoints/last.ckpt")
+        config = apply_overrides(load_yaml(TrainConfig, run_dir / "config.yaml"), overrides)
+    elif config is None:
+        config = read_config(config_path, overrides)
+    if not resume and (run_dir / "checkpoints").exists():
+        raise InputError(
+            run_dir, "run folder already has checkpoints (use --resume or a new --out)"
+        )
+
+    records = index_takes(data_dir)
+    splits = split_records(data_dir, records, config)
+    if not splits["train"]:
+        raise InputError(data_dir, "no takes in the training split")
+    vocabulary = corpus_vocabulary(records)
+    cache_dir = config.data.cache_dir or data_dir / ".cache"
+    extractor = build_extractor(
+        config.data.fps, config.data.text_model, config.data.audio_model, cache_dir
+    )
+    prepared = {
+        split: prepare_corpus(splits[split], extractor, config.data.fps, vocabulary=vocabulary)
+        for split in ("train", "validation")
+    }
+    statistics = audio_statistics(prepared["train"])
+    roots = np.concatenate([take.motion[:, 0, :3] for take in prepared["train"]])
+    root_statistics = RootStatistics.from_root_positions(roots)
+    skeleton, corpus_fps = estimate_skeleton(splits["train"])
+    config = replace(
+        config,
+        model=replace(
+            config.model,
+            text_dim=extractor.text_dim,
+            audio_dim=extractor.audio_dim,
+            num_speakers=len(vocabulary),
+            fps=config.data.fps,
+        ),
+    )
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_yaml(config, run_dir / "config.yaml")
+    (run_dir / "run.json").write_text(
+        json.dumps(
+            {
+                "git_commit": git_commit(),
+                "command": sys.argv,
+                "data_dir": str(data_dir.resolve()),
+                "splits": {split: [r.name for r in records] for split, records in splits.items()},
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+
+    metadata = {
+        "skeleton": skeleton.to_dict(),
+        "root_statistics": root_statistics.to_dict(),
+        "audio_statistics": statistics.to_dict(),
+        "speakers": vocabulary.to_dict(),
+        "features": {
+            "text_model": config.data.text_model,
+            "audio_model": config.data.audio_model,
+            "settings": extractor.settings(),
+        },
+        "corpus_fps": corpus_fps,
+        "train_config": to_dict(config),
+    }
+    L.seed_everything(config.trainer.seed, workers=True, verbose=False)  # before weights init
+    task = GestureTask(config, skeleton, root_statistics)
+    loaders = {
+        split: _loader(takes, config, statistics, shuffle=split == "train")
+        for split, takes in prepared.items()
+        if takes
+    }
+    trainer = _trainer(config, run_dir, metadata, extra_callbacks or [])
+    trainer.fit(
+        task,
+        loaders["train"],
+        loaders.get("validation"),
+        ckpt_path=str(run_dir / "checkpoints" / "last.ckpt") if resume else None,
+    )
+    return run_dir
+
+
+def _loader(takes: list[PreparedTake], config: TrainConfig, statistics, shuffle: bool):
+    fps = config.data.fps
+    window = int(round(config.data.window_seconds * fps))
+    shortest = min(take.num_frames for take in takes)
+    window = min(window, shortest)
+    dataset = WindowDataset(takes, window, int(round(config.data.stride_seconds * fps)), statistics)
+    sampler = EpochShuffleSampler(len(dataset), config.trainer.seed) if shuffle else None
+    return DataLoader(
+        dataset,
+        batch_size=config.trainer.batch_size,
+        sampler=sampler,
+        num_workers=config.trainer.num_workers,
+        collate_fn=_collate,
+        drop_last=False,
+    )
+
+
+def _collate(items: list[dict]) -> dict:
+    batch = {
+        key: torch.stack([torch.as_tensor(item[key]) for item in items])
+        for key in ("text", "text_mask", "audio", "speaker", "motion")
+    }
+    batch["take"] = [item["take"] for item in items]
+    return batch
+
+
+def _trainer(config: TrainConfig, run_dir: Path, metadata: dict, callbacks: list) -> L.Trainer:
+    settings = config.trainer
+    checkpoints = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        every_n_train_steps=settings.checkpoint_every_n_steps,
+        save_last=True,
+        save_top_k=1,
+        monitor=None,
+    )
+    return L.Trainer(
+        default_root_dir=run_dir,
+        accelerator=settings.accelerator,
+        devices=settings.devices,
+        num_nodes=settings.num_nodes,
+        strategy=settings.strategy,
+        precision=settings.precision,
+        max_epochs=settings.max_epochs,
+        max_steps=settings.max_steps,
+        gradient_clip_val=config.optimizer.gradient_clip,
+        log_every_n_steps=settings.log_every_n_steps,
+        check_val_every_n_epoch=settings.validate_every_n_epochs,
+        logger=[
+            CSVLogger(run_dir / "logs", name="csv"),  # version_N per (re)start
+            TensorBoardLogger(run_dir / "logs", name="tensorboard"),
+        ],
+        callbacks=[checkpoints, ExportModel(run_dir, metadata), *callbacks],
+        plugins=[SafeCheckpointIO()],
+        enable_progress_bar=settings.progress_bar,
+        enable_model_summary=False,
+        deterministic=True,
+        num_sanity_val_steps=0,
+    )
+
+
+__all__ = ["GestureTask", "TrainConfig", "from_dict", "train"]

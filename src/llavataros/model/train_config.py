@@ -1,0 +1,75 @@
+"""Training configuration (YAML), saved beside every checkpoint of a run.
+
+``text_dim``, ``audio_dim`` and ``num_speakers`` of the model section are derived from the data
+and the feature extractors; whatever the YAML says for them is replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from llavataros.model.config import ModelConfig
+from llavataros.model.losses import LossWeights
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which features, at which frame rate, in which windows, split how."""
+
+    fps: float = 30.0  # model frame rate; takes are resampled to it (slerp)
+    window_seconds: float = 8.0  # training window; processed as Transformer-XL segments
+    stride_seconds: float = 4.0
+    split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    split_seed: int = 0
+    text_model: str | None = None  # transformers folder; None: bundled all-MiniLM-L6-v2
+    audio_model: str | None = None  # WavLM/wav2vec 2.0/HuBERT folder; None: prosody features
+    cache_dir: str | None = None  # None: DATA_DIR/.cache
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """AdamW with linear warm-up then cosine (or constant) learning rate."""
+
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.99)
+    warmup_steps: int = 100
+    schedule: Literal["cosine", "constant"] = "cosine"
+    final_learning_rate_ratio: float = 0.05
+    gradient_clip: float = 1.0
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """PyTorch Lightning trainer settings (several GPUs or nodes: devices/num_nodes/strategy)."""
+
+    max_epochs: int = 30
+    max_steps: int = -1
+    batch_size: int = 16
+    accelerator: str = "cpu"
+    devices: int = 1
+    num_nodes: int = 1
+    strategy: str = "auto"  # "ddp" for data-parallel training on several devices
+    precision: str = "32-true"  # "bf16-mixed" / "16-mixed" for mixed precision
+    checkpoint_every_n_steps: int = 200
+    log_every_n_steps: int = 10
+    validate_every_n_epochs: int = 1
+    num_workers: int = 0
+    seed: int = 0
+    progress_bar: bool = True
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    weights: LossWeights = field(default_factory=LossWeights)
+    rotation: Literal["sixd", "geodesic"] = "sixd"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(fusion="cross"))
+    data: DataConfig = field(default_factory=DataConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    loss: LossConfig = field(default_factory=LossConfig)

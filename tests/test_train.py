@@ -1,0 +1,121 @@
+"""Training with Lightning: run folder, exact resume, DDP agreement, config errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lightning.pytorch.callbacks import Callback
+
+from llavataros.errors import InputError
+from llavataros.model.checkpoint import load_checkpoint
+from llavataros.model.train import read_config, train
+from tiny_corpus import write_tiny_corpus
+
+TINY = [
+    "model.width=32",
+    "model.depth=1",
+    "model.heads=2",
+    "model.segment_length=20",
+    "model.memory_length=20",
+    "model.lookahead=4",
+    "trainer.batch_size=2",
+    "data.window_seconds=4",
+    "trainer.progress_bar=false",
+    "trainer.log_every_n_steps=1",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Path:
+    return write_tiny_corpus(tmp_path_factory.mktemp("tiny"), takes=5, seconds=6.0)
+
+
+def step_losses(run: Path) -> dict[int, float]:
+    losses = {}
+    for path in sorted((run / "logs" / "csv").glob("*/metrics.csv")):
+        for row in csv.DictReader(path.open()):
+            if row.get("train_loss_step"):
+                losses[int(row["step"])] = float(row["train_loss_step"])
+    return losses
+
+
+class CrashAtStep(Callback):
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_train_batch_start(self, trainer, *args):
+        if trainer.global_step == self.step:
+            raise RuntimeError("simulated crash")
+
+
+@pytest.mark.slow
+def test_resume_after_crash_continues_the_loss_curve_exactly(tiny_data, tmp_path):
+    settings = [*TINY, "trainer.max_epochs=4", "trainer.checkpoint_every_n_steps=3"]
+    whole = train(tiny_data, tmp_path / "whole", overrides=settings)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(tiny_data, tmp_path / "broken", overrides=settings, extra_callbacks=[CrashAtStep(6)])
+    resumed = train(tiny_data, tmp_path / "broken", resume=True)
+
+    expected, got = step_losses(whole), step_losses(resumed)
+    assert len(expected) == 12 and sorted(got) == sorted(expected)
+    assert got == pytest.approx(expected, rel=1e-6)
+    assert expected[11] < expected[0]  # it learns
+
+    for folder in ("model", "last"):
+        model, metadata = load_checkpoint(resumed / folder)
+        assert metadata["corpus_fps"] == 60.0
+        assert set(metadata["speakers"]["names"]) >= {"Neutral", "Happy"}
+        assert model.config.text_dim == 384 and model.config.fps == 30.0
+    saved = (resumed / "config.yaml").read_text()
+    assert "fusion: cross" in saved
+    run = json.loads((resumed / "run.json").read_text())
+    assert sum(len(names) for names in run["splits"].values()) == 5
+    assert not any((resumed / "checkpoints").glob("*.pt"))  # pickle-free state only
+
+
+def test_unknown_or_wrong_config_values_fail_clearly(tmp_path):
+    with pytest.raises(InputError, match="unknown key"):
+        read_config(None, ["model.wdith=3"])
+    with pytest.raises(InputError, match="not one of"):
+        read_config(None, ["model.fusion=sum"])
+    config = tmp_path / "bad.yaml"
+    config.write_text("optimizer:\n  learning_rate: fast\n")
+    with pytest.raises(InputError, match="bad.yaml"):
+        read_config(config, [])
+
+
+def test_resume_without_checkpoint_and_reuse_of_a_run_folder_fail(tiny_data, tmp_path):
+    with pytest.raises(InputError, match="nothing to resume"):
+        train(tiny_data, tmp_path / "empty", resume=True)
+    (tmp_path / "used" / "checkpoints").mkdir(parents=True)
+    with pytest.raises(InputError, match="already has checkpoints"):
+        train(tiny_data, tmp_path / "used", overrides=TINY)
+
+
+@pytest.mark.slow
+def test_two_process_ddp_on_cpu_ranks_agree(tiny_data, tmp_path):
+    run = tmp_path / "ddp"
+    command = [
+        sys.executable,
+        "-m",
+        "llavataros.cli",
+        "train",
+        "--data",
+        str(tiny_data),
+        "--out",
+        str(run),
+    ]
+    for item in [*TINY, "trainer.max_steps=3", "trainer.devices=2", "trainer.strategy=ddp"]:
+        command += ["--set", item]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    ranks = [json.loads(p.read_text()) for p in sorted((run / "ranks").glob("rank-*.json"))]
+    assert len(ranks) == 2
+    assert ranks[0] == ranks[1] and ranks[0]["step"] == 3
