@@ -193,9 +193,31 @@ class ProsodyFeatures(AudioEncoder):
 
     def extract(self, audio: np.ndarray, num_frames: int) -> np.ndarray:
         """``(num_frames, n_mels + 4)`` float32 for mono ``audio`` at ``sample_rate`` Hz."""
-        audio = check_samples(audio, num_frames)
+        return self.extract_range(check_samples(audio, num_frames), 0, num_frames)
+
+    def context_samples(self) -> int:
+        """Samples each side of a frame time that its features read (the longest window)."""
+        lag_max = int(math.ceil(self.sample_rate / self.f0_min))
+        return max(self._mel_length(), 2 * lag_max, max(1, int(round(self.sample_rate / self.fps))))
+
+    def frame_centre(self, frame: int | np.ndarray) -> np.ndarray:
+        """Sample index of frame ``frame``'s time ``frame / fps``."""
+        return np.round(np.asarray(frame) * self.sample_rate / self.fps).astype(np.int64)
+
+    def extract_range(
+        self, audio: np.ndarray, first_frame: int, num_frames: int, sample_offset: int = 0
+    ) -> np.ndarray:
+        """Rows ``first_frame .. first_frame + num_frames - 1`` for ``audio`` that starts at
+        absolute sample ``sample_offset``. Each row reads only the audio around its own frame
+        time (and the previous frame's for onset strength), so a stream that calls this on
+        the audio received so far gets exactly the rows of :meth:`extract` on the whole file,
+        provided ``audio`` covers :meth:`context_samples` around those frame times."""
+        audio = np.asarray(audio, dtype=np.float32)
         rate = self.sample_rate
-        centres = np.round(np.arange(num_frames) * rate / self.fps).astype(np.int64)  # (t,)
+        start = max(0, first_frame - 1)  # the previous frame, for the onset difference
+        centres = self.frame_centre(np.arange(start, first_frame + num_frames)) - sample_offset
+        if len(audio) == 0 or centres.min() < 0:
+            raise ValueError("audio does not cover the requested frames")
 
         hop = max(1, int(round(rate / self.fps)))
         energy_frames = frames_around(audio, centres, hop)
@@ -204,7 +226,7 @@ class ProsodyFeatures(AudioEncoder):
 
         log_mel = self._log_mel(audio, centres)  # (t, n_mels)
         rise = np.maximum(np.diff(log_mel, axis=0), 0.0).mean(axis=1)
-        onset = np.concatenate([[0.0], rise])
+        onset = np.concatenate([[0.0], rise]) if start == first_frame else rise
 
         lag_max = int(math.ceil(rate / self.f0_min))
         f0, clarity = yin(
@@ -214,6 +236,9 @@ class ProsodyFeatures(AudioEncoder):
             self.f0_max,
             self.voicing_threshold,
         )
+        keep = slice(first_frame - start, None)
+        rms, log_energy, log_mel = rms[keep], log_energy[keep], log_mel[keep]
+        f0, clarity = f0[keep], clarity[keep]
         loud = 20.0 * np.log10(np.maximum(rms, 1e-12)) > self.silence_db
         voiced = loud & (f0 > 0)
         pitch = np.where(
@@ -230,9 +255,12 @@ class ProsodyFeatures(AudioEncoder):
         pitch = self.extract(audio, num_frames)[:, self.n_mels + 1].astype(np.float64)
         return np.where(pitch > 0, self.f0_min * (self.f0_max / self.f0_min) ** pitch, 0.0)
 
-    def _log_mel(self, audio: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    def _mel_length(self) -> int:
         rate = self.sample_rate
-        length = max(int(round(0.025 * rate)), int(round(1.5 * rate / self.fps)))
+        return max(int(round(0.025 * rate)), int(round(1.5 * rate / self.fps)))
+
+    def _log_mel(self, audio: np.ndarray, centres: np.ndarray) -> np.ndarray:
+        length = self._mel_length()
         n_fft = 1 << (length - 1).bit_length()
         if n_fft not in self._filters:
             self._filters[n_fft] = mel_filterbank(self.sample_rate, n_fft, self.n_mels)

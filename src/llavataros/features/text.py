@@ -244,8 +244,11 @@ def _load(model_path: Path, device: str, dtype: str):
     return tokenizer, model.to(device).eval()
 
 
-def frame_word_index(transcript: Transcript, num_frames: int, fps: float) -> np.ndarray:
-    """Which word each frame shows: ``(t,)`` int32 word index, -1 where no word is spoken.
+def frame_word_index(
+    transcript: Transcript, num_frames: int, fps: float, first_frame: int = 0
+) -> np.ndarray:
+    """Which word each frame shows: ``(t,)`` int32 word index, -1 where no word is spoken,
+    for frames ``first_frame .. first_frame + num_frames - 1``.
 
     Frame ``i`` (time ``i / fps`` s) belongs to a word when ``start <= i / fps < end``; a word
     too short to contain a frame time takes the free frame nearest its middle. A later word wins
@@ -253,12 +256,13 @@ def frame_word_index(transcript: Transcript, num_frames: int, fps: float) -> np.
     """
     index = np.full(num_frames, -1, dtype=np.int32)
     for number, word in enumerate(transcript.words):
-        first = max(0, math.ceil(word.start * fps - 1e-6))
-        stop = min(num_frames, math.ceil(word.end * fps - 1e-6))
-        if stop > first:
-            index[first:stop] = number
+        first = max(0, math.ceil(word.start * fps - 1e-6) - first_frame)
+        stop = min(num_frames, math.ceil(word.end * fps - 1e-6) - first_frame)
+        if math.ceil(word.end * fps - 1e-6) > math.ceil(word.start * fps - 1e-6):
+            if stop > first:
+                index[first:stop] = number
             continue
-        middle = int(round(0.5 * (word.start + word.end) * fps))
+        middle = int(round(0.5 * (word.start + word.end) * fps)) - first_frame
         if 0 <= middle < num_frames and index[middle] < 0:
             index[middle] = number
     return index

@@ -23,15 +23,18 @@ def output_frame_count(num_frames: int, fps_in: float, fps_out: float) -> int:
     return max(1, int(round(num_frames / fps_in * fps_out)))
 
 
-def resample(motion: Motion, fps: float) -> Motion:
+def resample(motion: Motion, fps: float, num_frames: int | None = None) -> Motion:
     """``motion`` at ``fps`` frames per second: positions ``(T_out, j, 3)``, quaternions
-    ``(T_out, j, 4)`` with ``T_out = round(motion.duration * fps)``. Works up and down."""
+    ``(T_out, j, 4)`` with ``T_out = round(motion.duration * fps)`` unless ``num_frames`` is
+    given (e.g. ``round(audio duration * fps)``). Works up and down."""
     if not (np.isfinite(fps) and fps > 0):
         raise InputError(None, f"target frame rate must be a positive number, got {fps}")
+    count = num_frames
     num_frames = motion.num_frames
     if num_frames == 0:
         raise InputError(None, "cannot resample a motion with no frames")
-    count = output_frame_count(num_frames, motion.fps, fps)
+    if count is None:
+        count = output_frame_count(num_frames, motion.fps, fps)
     source_index = np.arange(count) * (motion.fps / fps)  # fractional input frame per output
     source_index = np.clip(source_index, 0.0, num_frames - 1)
     before = np.floor(source_index).astype(int)

@@ -1,0 +1,239 @@
+"""The main job: speech in, AvatarOS gestures out (SPEC section 2).
+
+``load_audio`` -> ``words_for_audio`` (align or transcribe) -> ``FeatureExtractor.extract`` ->
+``generate`` (Transformer-XL, segment by segment) -> ``output_to_motion`` (FK) -> ``resample``
+to the output fps -> ``smooth`` (Savitzky-Golay 9/2, as in the paper) -> ``write_outputs``.
+
+:class:`Animator` loads every model once, so several recordings share them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from llavataros.data.dataset import FeatureStatistics
+from llavataros.errors import InputError
+from llavataros.features.build import build_extractor
+from llavataros.features.frames import FeatureExtractor, FrameFeatures
+from llavataros.features.speaker import SpeakerVocabulary
+from llavataros.model.checkpoint import load_checkpoint
+from llavataros.model.geometry import RootStatistics, output_to_motion
+from llavataros.model.llanimation import LlanimationModel
+from llavataros.model.stream import generate
+from llavataros.motion.bvh import write_bvh
+from llavataros.motion.resample import resample
+from llavataros.motion.skeleton import Skeleton
+from llavataros.motion.smoothing import smooth as savgol_smooth
+from llavataros.motion.take import Motion, save_take
+from llavataros.speech.audio import SAMPLE_RATE, load_audio
+from llavataros.speech.frontend import read_transcript_argument, words_for_audio
+from llavataros.speech.words import Transcript, save_words_json
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default"
+
+
+def resolve_model_path(model: str | Path | None) -> Path:
+    """A run folder (its ``model/``), a checkpoint folder or file; None: the shipped default."""
+    if model is None:
+        path = DEFAULT_MODEL_DIR
+        if not (path / "model.json").exists():
+            raise InputError(path, "the shipped default model is missing (reinstall the package)")
+        return path
+    path = Path(model)
+    if (path / "model" / "model.json").exists():
+        return path / "model"
+    if not path.exists():
+        raise InputError(path, "model not found (give a run folder or a checkpoint)")
+    return path
+
+
+@dataclass(frozen=True)
+class AnimationResult:
+    """Generated motion at the output fps, the timed words it was driven by, and the
+    seconds each stage took."""
+
+    motion: Motion
+    transcript: Transcript
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Animator:
+    """A loaded model with its feature extractor and speech front-end (loaded on first use)."""
+
+    model: LlanimationModel
+    metadata: dict
+    extractor: FeatureExtractor
+    transcriber: object | None = None
+    aligner: object | None = None
+
+    @classmethod
+    def load(
+        cls,
+        model: str | Path | None = None,
+        text_model: str | Path | None = None,
+        audio_model: str | Path | None = None,
+    ) -> Animator:
+        network, metadata = load_checkpoint(resolve_model_path(model))
+        features = metadata.get("features", {})
+        extractor = build_extractor(
+            network.config.fps,
+            text_model or features.get("text_model"),
+            audio_model or features.get("audio_model"),
+        )
+        if extractor.text_dim != network.config.text_dim:
+            raise InputError(
+                text_model,
+                f"text model gives {extractor.text_dim}-d vectors, the "
+                f"model expects {network.config.text_dim}-d",
+            )
+        if extractor.audio_dim != network.config.audio_dim:
+            raise InputError(
+                audio_model,
+                f"audio features are {extractor.audio_dim}-d, the "
+                f"model expects {network.config.audio_dim}-d",
+            )
+        return cls(network, metadata, extractor)
+
+    # -- metadata views -------------------------------------------------------------------
+    @property
+    def skeleton(self) -> Skeleton:
+        return Skeleton.from_dict(self.metadata["skeleton"])
+
+    @property
+    def speakers(self) -> SpeakerVocabulary:
+        return SpeakerVocabulary.from_dict(self.metadata["speakers"])
+
+    @property
+    def default_fps(self) -> float:
+        return float(self.metadata.get("corpus_fps", 60.0))
+
+    def speaker_id(self, speaker: str | int | None) -> int:
+        if speaker is None:
+            return int(self.metadata.get("default_speaker", 0))
+        return self.speakers.resolve(speaker)
+
+    # -- stages ---------------------------------------------------------------------------
+    def words(self, audio: np.ndarray, transcript: str | Path | Transcript | None) -> Transcript:
+        """Timed words: a timed transcript as is; text aligned; nothing: Whisper + alignment."""
+        if isinstance(transcript, str | Path):
+            transcript = read_transcript_argument(transcript)
+        if transcript is None and self.transcriber is None:
+            from llavataros.speech.transcribe import Transcriber
+
+            self.transcriber = Transcriber()
+        if not isinstance(transcript, Transcript) and self.aligner is None:
+            from llavataros.speech.align import Aligner
+
+            self.aligner = Aligner()
+        return words_for_audio(audio, transcript, self.transcriber, self.aligner)
+
+    def features(self, audio: np.ndarray, transcript: Transcript) -> FrameFeatures:
+        fps = self.model.config.fps
+        frames = max(1, int(round(len(audio) / SAMPLE_RATE * fps)))
+        features = self.extractor.extract(audio, transcript, fps, num_frames=frames)
+        statistics = FeatureStatistics.from_dict(self.metadata["audio_statistics"])
+        return FrameFeatures(
+            features.text, features.text_mask, statistics.normalize(features.audio), fps
+        )
+
+    def motion_from_features(self, features: FrameFeatures, speaker: int) -> Motion:
+        """Model-rate motion (FK-consistent) for frame features."""
+        output = generate(
+            self.model,
+            torch.from_numpy(features.text)[None],
+            torch.from_numpy(features.text_mask)[None],
+            torch.from_numpy(features.audio)[None],
+            torch.tensor([speaker]),
+        )
+        stats = RootStatistics.from_dict(self.metadata["root_statistics"])
+        return output_to_motion(output[0], stats, self.skeleton, self.model.config.fps)
+
+    def animate(
+        self,
+        audio: str | Path | np.ndarray,
+        transcript: str | Path | Transcript | None = None,
+        fps: float | None = None,
+        speaker: str | int | None = None,
+        smooth: bool = True,
+    ) -> AnimationResult:
+        """Gestures for ``audio`` (a file, or 16 kHz mono samples) at ``fps`` (default: the
+        training corpus rate), ``T = round(duration * fps)`` frames."""
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[stage] = now - clock
+            clock = now
+
+        samples = load_audio(audio) if isinstance(audio, str | Path) else np.asarray(audio)
+        speaker_id = self.speaker_id(speaker)
+        fps = float(fps or self.default_fps)
+        if not (np.isfinite(fps) and fps > 0):
+            raise InputError(None, f"--fps must be a positive number, got {fps}")
+        lap("load_audio")
+        words = self.words(samples, transcript)
+        lap("words")
+        features = self.features(samples, words)
+        lap("features")
+        motion = self.motion_from_features(features, speaker_id)
+        lap("model")
+        frames = max(1, int(round(len(samples) / SAMPLE_RATE * fps)))
+        motion = resample(motion, fps, num_frames=frames)
+        if smooth:
+            motion = savgol_smooth(motion, 9, 2)
+        lap("postprocess")
+        return AnimationResult(motion, words, timings)
+
+    def animate_to_files(
+        self,
+        audio: str | Path,
+        out_dir: str | Path,
+        transcript: str | Path | Transcript | None = None,
+        fps: float | None = None,
+        speaker: str | int | None = None,
+        video: bool = True,
+        smooth: bool = True,
+    ) -> list[Path]:
+        """Write ``NAME.npy``, ``.bvh``, ``.words.json`` (and ``.mp4``) for ``audio``."""
+        audio = Path(audio)
+        result = self.animate(audio, transcript, fps, speaker, smooth)
+        return write_outputs(result, out_dir, audio.stem, audio if video else None)
+
+
+def write_outputs(
+    result: AnimationResult, out_dir: str | Path, name: str, video_audio: Path | None
+) -> list[Path]:
+    """Write all outputs into a temporary folder first, then move them into ``out_dir``: a
+    failure leaves no partial files."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out_dir))
+    try:
+        files = [
+            save_take(result.motion, staging / f"{name}.npy"),
+            write_bvh(result.motion, staging / f"{name}.bvh"),
+            save_words_json(result.transcript, staging / f"{name}.words.json"),
+        ]
+        if video_audio is not None:
+            from llavataros.render.video import render_video
+
+            files.append(render_video(result.motion, staging / f"{name}.mp4", video_audio))
+        written = []
+        for file in files:
+            target = out_dir / file.name
+            os.replace(file, target)
+            written.append(target)
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

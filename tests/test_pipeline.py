@@ -1,0 +1,132 @@
+"""The main job end to end on a tiny trained model: output contract, files, streaming."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from llavataros.errors import InputError
+from llavataros.model.train import train
+from llavataros.motion.kinematics import bone_lengths
+from llavataros.pipeline import Animator
+from llavataros.speech.audio import load_audio
+from llavataros.speech.words import Transcript, Word
+from llavataros.stream import AnimationStream
+from tiny_corpus import write_tiny_corpus
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+TINY = [
+    "model.width=32",
+    "model.depth=1",
+    "model.heads=2",
+    "model.segment_length=20",
+    "model.memory_length=20",
+    "model.lookahead=4",
+    "trainer.batch_size=2",
+    "data.window_seconds=4",
+    "trainer.progress_bar=false",
+    "trainer.max_steps=4",
+]
+
+
+@pytest.fixture(scope="module")
+def animator(tmp_path_factory) -> Animator:
+    root = tmp_path_factory.mktemp("pipeline")
+    data = write_tiny_corpus(root / "data", takes=4, seconds=6.0)
+    run = train(data, root / "run", overrides=TINY)
+    return Animator.load(run)
+
+
+@pytest.fixture(scope="module")
+def speech() -> tuple[np.ndarray, Transcript]:
+    audio = load_audio(EXAMPLES / "hello.wav")
+    words = tuple(
+        Word(w, 0.5 + 0.6 * i, 0.9 + 0.6 * i)
+        for i, w in enumerate(
+            "hello I think this is a big idea you speak and the avatar moves".split()
+        )
+    )
+    return audio, Transcript(" ".join(w.word for w in words), words, "json")
+
+
+def check_contract(motion, seconds: float, fps: float) -> None:
+    assert motion.fps == fps
+    assert motion.num_frames == round(seconds * fps)
+    norms = np.linalg.norm(motion.rotations, axis=-1)
+    assert np.allclose(norms, 1.0, atol=1e-6)
+    dots = np.sum(motion.rotations[1:] * motion.rotations[:-1], axis=-1)
+    assert dots.min() > 0  # continuous signs
+    lengths = bone_lengths(motion.positions)
+    assert np.ptp(lengths, axis=0).max() < 1e-6  # kinematically consistent
+
+
+@pytest.mark.parametrize("fps", [None, 30.0, 24.0])
+def test_animate_follows_the_output_contract(animator, speech, fps):
+    audio, transcript = speech
+    result = animator.animate(audio, transcript, fps=fps)
+    check_contract(result.motion, len(audio) / 16000, fps or 60.0)
+    assert result.transcript == transcript
+    assert set(result.timings) >= {"words", "features", "model", "postprocess"}
+
+
+def test_animate_to_files_writes_every_output_and_nothing_partial(animator, tmp_path):
+    written = animator.animate_to_files(
+        EXAMPLES / "hello.wav", tmp_path, transcript=EXAMPLES / "hello.txt", video=False
+    )
+    assert sorted(p.name for p in written) == ["hello.bvh", "hello.npy", "hello.words.json"]
+    array = np.load(tmp_path / "hello.npy")
+    assert array.dtype == np.float32 and array.shape[1:] == (9, 7)
+    words = json.loads((tmp_path / "hello.words.json").read_text())
+    spoken = (EXAMPLES / "hello.txt").read_text().split()
+    assert len(words["words"]) == len(spoken) and words["source"] == "aligned"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
+
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00not really a wave file")
+    with pytest.raises(InputError, match="broken.wav"):
+        animator.animate_to_files(broken, tmp_path / "out", transcript="hello there")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_unknown_speaker_is_a_clear_error(animator, speech):
+    with pytest.raises(InputError, match="Grumpy"):
+        animator.animate(speech[0], speech[1], speaker="Grumpy")
+
+
+@pytest.mark.parametrize("chunk", [1600, 517, 16000])
+def test_stream_equals_offline(animator, speech, chunk):
+    audio, transcript = speech
+    offline = animator.animate(audio, transcript).motion.to_array(np.float32)
+    stream = AnimationStream(animator, transcript)
+    pieces = [stream.push(audio[i : i + chunk]) for i in range(0, len(audio), chunk)]
+    pieces.append(stream.finish())
+    streamed = np.concatenate(pieces)
+    assert streamed.shape == offline.shape
+    assert np.abs(streamed - offline).max() < 1e-4
+    assert sum(len(p) > 0 for p in pieces[:-1]) > 0  # frames come out before the end
+
+
+@pytest.mark.slow
+def test_stream_of_ten_minutes_keeps_bounded_buffers(animator):
+    rng = np.random.default_rng(0)
+    stream = AnimationStream(animator)
+    chunk = np.zeros(1600, np.float32)
+    frames = sizes = 0
+    for index in range(10 * 60 * 10):
+        chunk[:] = 0.1 * rng.standard_normal(1600) * (index % 7 < 4)
+        frames += len(stream.push(chunk))
+        sizes = max(sizes, len(stream.audio), len(stream.model_root))
+    frames += len(stream.finish())
+    assert frames == 600 * 60
+    assert sizes < 16000  # under one second of audio or frames is ever kept
+
+
+def test_bad_audio_file_for_soundfile(tmp_path, animator):
+    path = tmp_path / "nan.wav"
+    soundfile.write(path, np.full(16000, np.nan, np.float32), 16000, subtype="FLOAT")
+    with pytest.raises(InputError, match="nan.wav"):
+        animator.animate(path, "hello")
