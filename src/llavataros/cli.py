@@ -74,7 +74,7 @@ def _cmd_synth_corpus(args: argparse.Namespace) -> int:
         mirror=args.mirror,
         workers=args.workers,
     )
-    print(f"{args.out}: {summary['num_takes']} takes, {summary['seconds'] / 60:.1f} min")
+    print(f"{args.out}: {len(summary['takes'])} takes, {summary['seconds'] / 60:.1f} min")
     return 0
 
 
