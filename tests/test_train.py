@@ -119,3 +119,10 @@ def test_two_process_ddp_on_cpu_ranks_agree(tiny_data, tmp_path):
     ranks = [json.loads(p.read_text()) for p in sorted((run / "ranks").glob("rank-*.json"))]
     assert len(ranks) == 2
     assert ranks[0] == ranks[1] and ranks[0]["step"] == 3
+
+
+@pytest.mark.parametrize("name", ["default.yaml", "paper.yaml"])
+def test_shipped_configs_parse(name):
+    config = read_config(Path(__file__).resolve().parents[1] / "configs" / name, [])
+    assert config.model.fusion == "cross"
+    assert config.model.width % config.model.heads == 0

@@ -20,12 +20,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from llavataros.motion.info import describe_array
+    from llavataros.motion.info import describe_array, format_description
     from llavataros.motion.take import detect_fps, load_raw_array
 
     array = load_raw_array(args.take)
     fps = args.fps or detect_fps(len(array), _wav_duration(args.take), args.take)
-    print(json.dumps(describe_array(array, fps), indent=1))
+    info = describe_array(array, fps, source=args.take)
+    print(json.dumps(info, indent=1) if args.json else format_description(info))
     return 0
 
 
@@ -196,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("info", _cmd_info, "Describe an AvatarOS .npy take: frames, fps, bones, quaternions.")
     p.add_argument("take")
     p.add_argument("--fps", type=float, help="frame rate if there is no .wav or .json beside it")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     p = add("synth-corpus", _cmd_synth_corpus, "Generate the synthetic co-speech corpus.")
     p.add_argument("--out", required=True)

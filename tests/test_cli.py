@@ -1,0 +1,120 @@
+"""The command line: help for every command, one-line errors, the main commands end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from llavataros.cli import build_parser, main
+from llavataros.model.train import train
+from tiny_corpus import write_tiny_corpus
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+COMMANDS = [
+    "animate",
+    "transcribe",
+    "features",
+    "info",
+    "synth-corpus",
+    "train",
+    "render",
+    "evaluate",
+    "fgd-train",
+]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "llavataros.cli", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: llavataros " + command in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["info", "missing.npy"], "missing.npy: file not found"),
+        (["transcribe", "missing.wav"], "missing.wav"),
+        (["animate", "missing.wav", "--model", "no-such-run"], "no-such-run"),
+        (["render", "missing.npy"], "missing.npy"),
+    ],
+)
+def test_user_mistakes_give_one_line_and_status_2(args, fragment, capsys):
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and fragment in error and "Traceback" not in error
+
+
+def test_info_on_a_nan_take_names_the_file(tmp_path, capsys):
+    array = np.zeros((10, 9, 7))
+    array[..., 6] = 1.0
+    array[3, 2, 0] = np.nan
+    np.save(tmp_path / "bad.npy", array)
+    assert main(["info", str(tmp_path / "bad.npy"), "--fps", "60"]) == 2
+    assert "bad.npy: motion contains NaN" in capsys.readouterr().err
+
+
+def test_info_on_the_sample(sample_npy, capsys):
+    assert main(["info", str(sample_npy), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["frames"] == 7076 and info["fps"] == 60.0
+
+
+@pytest.mark.slow
+def test_transcribe_and_animate_from_the_command_line(tmp_path):
+    words = tmp_path / "hello.words.json"
+    result = run_cli(
+        "transcribe",
+        str(EXAMPLES / "hello.wav"),
+        "--transcript",
+        str(EXAMPLES / "hello.txt"),
+        "-o",
+        str(words),
+    )
+    assert result.returncode == 0, result.stderr
+    transcript = json.loads(words.read_text())
+    assert len(transcript["words"]) == len((EXAMPLES / "hello.txt").read_text().split())
+
+    data = write_tiny_corpus(tmp_path / "data", takes=3, seconds=5.0)
+    run = train(
+        data,
+        tmp_path / "run",
+        overrides=[
+            "model.width=16",
+            "model.depth=1",
+            "model.heads=2",
+            "trainer.max_steps=1",
+            "trainer.progress_bar=false",
+            "data.window_seconds=3",
+        ],
+    )
+    out = tmp_path / "out"
+    result = run_cli(
+        "animate",
+        str(EXAMPLES / "hello.wav"),
+        "--transcript",
+        str(words),
+        "--model",
+        str(run),
+        "--fps",
+        "30",
+        "-o",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["hello.bvh", "hello.mp4", "hello.npy", "hello.words.json"]
+    motion = np.load(out / "hello.npy")
+    assert motion.shape == (round(13.816 * 30), 9, 7)
