@@ -74,6 +74,7 @@ def _cmd_synth_corpus(args: argparse.Namespace) -> int:
         seed=args.seed,
         mirror=args.mirror,
         workers=args.workers,
+        novel_contexts=args.novel_contexts,
     )
     print(f"{args.out}: {len(summary['takes'])} takes, {summary['seconds'] / 60:.1f} min")
     return 0
@@ -206,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mirror", action="store_true", help="also write mirrored takes")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument(
+        "--novel-contexts",
+        action="store_true",
+        help="sentences the training corpus never has (generalisation test)",
+    )
 
     p = add("train", _cmd_train, "Train a model on a folder of takes.")
     p.add_argument("--data", required=True)

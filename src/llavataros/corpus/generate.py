@@ -56,6 +56,7 @@ class TakeJob:
     words: int
     out_dir: str
     mirror: bool
+    novel_contexts: bool = False
 
 
 def take_plan(
@@ -86,9 +87,12 @@ def generate_corpus(
     workers: int = 2,
     progress: bool = True,
     take_seconds: tuple[float, float] = (30.0, 60.0),
+    novel_contexts: bool = False,
 ) -> dict:
     """Write about ``minutes`` of synthetic takes by ``speakers`` speakers into ``out_dir``
-    (see the module docstring); returns the ``corpus.json`` summary."""
+    (see the module docstring); returns the ``corpus.json`` summary. ``novel_contexts`` uses
+    sentences (templates and filler words) the training corpus never has, with the same
+    speakers, to measure generalisation of the trigger words."""
     if minutes <= 0 or not math.isfinite(minutes):
         raise InputError(None, f"minutes must be positive, got {minutes}")
     if workers < 1:
@@ -101,11 +105,12 @@ def generate_corpus(
     out_dir.mkdir(parents=True, exist_ok=True)
     styles = make_speakers(speakers, np.random.default_rng([seed, SPEAKER_SEED]))
     jobs = [
-        TakeJob(index, name, style, seed, words, str(out_dir), mirror)
+        TakeJob(index, name, style, seed, words, str(out_dir), mirror, novel_contexts)
         for index, (name, style, words) in enumerate(take_plan(minutes, styles, seed, take_seconds))
     ]
     results = _run(jobs, workers, progress)
     summary = _summary(results, styles, seed, minutes, mirror)
+    summary["novel_contexts"] = novel_contexts
     write_json(out_dir / "corpus.json", summary)
     return summary
 
@@ -150,7 +155,9 @@ def make_take(job: TakeJob) -> dict:
 
     _start_worker()
     speech_rng = np.random.default_rng([job.seed, job.index, 0])
-    _, speech = generate_take(speech_rng, _SYNTHESIZER, job.style.voice, job.words)
+    _, speech = generate_take(
+        speech_rng, _SYNTHESIZER, job.style.voice, job.words, novel_contexts=job.novel_contexts
+    )
     motion_seed = [job.seed, job.index, 1]
     motion, labels = generate_motion(speech, job.style, FPS, np.random.default_rng(motion_seed))
     out = Path(job.out_dir)

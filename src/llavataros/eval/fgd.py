@@ -301,3 +301,70 @@ def train_fgd_extractor(
 
 def _as_list(motions) -> list:
     return list(motions) if isinstance(motions, list | tuple) else [motions]
+
+
+def shuffled_in_time(motion: Motion, rng: np.random.Generator) -> Motion:
+    """``motion`` with its frames in random order (every pose real, the motion broken)."""
+    order = rng.permutation(motion.num_frames)
+    return Motion(motion.positions[order], motion.rotations[order], motion.fps, motion.skeleton)
+
+
+def validate_fgd_extractor(
+    extractor: FGDExtractor, train: list[Motion], held_out: list[Motion], seed: int = 0
+) -> dict[str, float]:
+    """The checks of the issue "Evaluation": FGD(held-out real vs training real) must lie far
+    below FGD(real vs the same takes shuffled in time) and FGD(real vs mean pose with idle
+    noise, :func:`~llavataros.eval.baselines.mean_pose_baseline`)."""
+    from llavataros.eval.baselines import mean_pose_baseline
+
+    rng = np.random.default_rng(seed)
+    shuffled = [shuffled_in_time(motion, rng) for motion in held_out]
+    still = [mean_pose_baseline(train, m.num_frames, m.fps, rng) for m in held_out]
+    real = extractor.features(held_out)
+    return {
+        "fgd_test_vs_train": metrics.fgd(real, extractor.features(train)),
+        "fgd_real_vs_shuffled": metrics.fgd(real, extractor.features(shuffled)),
+        "fgd_real_vs_mean_pose": metrics.fgd(real, extractor.features(still)),
+        "reconstruction_error_test": extractor.reconstruction_error(held_out),
+    }
+
+
+def train_fgd_from_corpus(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    epochs: int = 30,
+    seed: int = 0,
+    config: FGDConfig | None = None,
+) -> Path:
+    """``llavataros fgd-train``: train the extractor on the training split of ``data_dir``
+    (``DATA/split.json`` or the default training split, as ``llavataros train``), validate it
+    on the test split (validation split, else training, when empty), save it to ``out_dir``
+    with the validation figures in its ``config.json`` and print them. Returns ``out_dir``."""
+    from llavataros.data.index import index_takes
+    from llavataros.model.train import split_records
+    from llavataros.model.train_config import TrainConfig
+    from llavataros.motion.take import load_take
+
+    data_dir = Path(data_dir)
+    splits = split_records(data_dir, index_takes(data_dir), TrainConfig())
+    if not splits["train"]:
+        raise InputError(data_dir, "no takes in the training split")
+    held_name = next((s for s in ("test", "validation") if splits[s]), "train")
+    train = [load_take(record.motion_path) for record in splits["train"]]
+    held_out = [load_take(record.motion_path) for record in splits[held_name]]
+    extractor = train_fgd_extractor(train, config, epochs=epochs, seed=seed)
+    figures = validate_fgd_extractor(extractor, train, held_out, seed)
+    extractor.training.update(
+        data_dir=str(data_dir.resolve()),
+        train_takes=[record.name for record in splits["train"]],
+        held_out_split=held_name,
+        validation=figures,
+    )
+    out = extractor.save(out_dir)
+    print(
+        f"FGD extractor trained on {len(train)} takes ({extractor.training['windows']} windows, "
+        f"{epochs} epochs); checked on the {held_name} split ({len(held_out)} takes):"
+    )
+    for name, value in figures.items():
+        print(f"  {name}: {value:.4g}")
+    return out
