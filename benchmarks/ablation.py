@@ -157,6 +157,8 @@ def cut_sample(sample_dir: Path, folder: Path) -> Path:
 
 # -- training --------------------------------------------------------------------------------
 
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+
 
 def train_variant(data: Path, runs: Path, fusion: str, epochs: int, seed: int, extra: list[str]):
     """Train (or reuse) one fusion variant; returns ``(run folder, training seconds)``."""
@@ -176,7 +178,7 @@ def train_variant(data: Path, runs: Path, fusion: str, epochs: int, seed: int, e
         *extra,
     ]
     start = time.perf_counter()
-    train(data, run, overrides=overrides)
+    train(data, run, config_path=DEFAULT_CONFIG, overrides=overrides)
     seconds = time.perf_counter() - start
     done.write_text(json.dumps({"training_seconds": seconds, "overrides": overrides}) + "\n")
     return run, seconds

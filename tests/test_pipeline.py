@@ -130,3 +130,33 @@ def test_bad_audio_file_for_soundfile(tmp_path, animator):
     soundfile.write(path, np.full(16000, np.nan, np.float32), 16000, subtype="FLOAT")
     with pytest.raises(InputError, match="nan.wav"):
         animator.animate(path, "hello")
+
+
+def test_stream_with_words_pushed_as_they_come(animator, speech):
+    audio, transcript = speech
+    offline = animator.animate(audio, transcript).motion.to_array(np.float32)
+    # all words with the first chunk: the same as knowing the transcript up front
+    stream = AnimationStream(animator)
+    pieces = [stream.push(audio[:1600], words=transcript.words)]
+    pieces += [stream.push(audio[i : i + 1600]) for i in range(1600, len(audio), 1600)]
+    pieces.append(stream.finish())
+    assert np.abs(np.concatenate(pieces) - offline).max() < 1e-4
+
+    # words arriving when spoken: same length; a word's vector is frozen once its frames are used
+    stream = AnimationStream(animator)
+    pending, pieces, used = list(transcript.words), [], {}
+    for i in range(0, len(audio), 1600):
+        now = (i + 1600) / 16000
+        heard = [w for w in pending if w.end <= now]
+        pending = pending[len(heard) :]
+        pieces.append(stream.push(audio[i : i + 1600], words=heard))
+        released = stream.features_out / stream.model_fps
+        for index, word in enumerate(stream.words):
+            if word.end <= released and index not in used and stream._vectors is not None:
+                used[index] = stream._vectors[index].copy()
+    pieces.append(stream.finish())
+    streamed = np.concatenate(pieces)
+    assert streamed.shape == offline.shape and np.all(np.isfinite(streamed))
+    assert len(stream.words) == len(transcript.words) and len(used) > 5
+    for index, vector in used.items():
+        assert np.array_equal(stream._vectors[index], vector)

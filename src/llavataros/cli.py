@@ -97,7 +97,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_animate(args: argparse.Namespace) -> int:
     from llavataros.pipeline import Animator
 
-    animator = Animator.load(args.model, text_model=args.text_model, audio_model=args.audio_model)
+    animator = Animator.load(
+        args.model, text_model=args.text_model, audio_model=args.audio_model, threads=args.threads
+    )
     transcripts = args.transcript or []
     if transcripts and len(transcripts) != len(args.audio):
         raise InputError(None, "give one --transcript per audio file, or none")
@@ -177,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-smooth", action="store_true", help="skip Savitzky-Golay smoothing")
     p.add_argument("--text-model", help="transformers model folder for word vectors")
     p.add_argument("--audio-model", help="transformers speech encoder folder (WavLM, wav2vec 2.0)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("-o", "--output", default="out", help="output folder (default: out)")
 
     p = add(

@@ -74,6 +74,7 @@ class Animator:
     extractor: FeatureExtractor
     transcriber: object | None = None
     aligner: object | None = None
+    threads: int = 1
 
     @classmethod
     def load(
@@ -81,7 +82,14 @@ class Animator:
         model: str | Path | None = None,
         text_model: str | Path | None = None,
         audio_model: str | Path | None = None,
+        threads: int = 1,
     ) -> Animator:
+        """Load a model and its feature extractor once. ``threads``: torch CPU threads; one is
+        fastest for the default-size model, and robust on a shared machine (two threads were
+        up to 60 times slower per call when another process took a core)."""
+        if threads < 1:
+            raise InputError(None, f"threads must be at least 1, got {threads}")
+        torch.set_num_threads(threads)
         network, metadata = load_checkpoint(resolve_model_path(model))
         features = metadata.get("features", {})
         extractor = build_extractor(
@@ -101,7 +109,7 @@ class Animator:
                 f"audio features are {extractor.audio_dim}-d, the "
                 f"model expects {network.config.audio_dim}-d",
             )
-        return cls(network, metadata, extractor)
+        return cls(network, metadata, extractor, threads=threads)
 
     # -- metadata views -------------------------------------------------------------------
     @property
@@ -130,6 +138,7 @@ class Animator:
             from llavataros.speech.transcribe import Transcriber
 
             self.transcriber = Transcriber()
+            torch.set_num_threads(self.threads)  # CTranslate2's OpenMP resets torch's count
         if not isinstance(transcript, Transcript) and self.aligner is None:
             from llavataros.speech.align import Aligner
 

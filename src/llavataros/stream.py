@@ -41,6 +41,7 @@ from llavataros.speech.words import Transcript, Word
 
 SMOOTH_WINDOW, SMOOTH_ORDER = 9, 2
 SMOOTH_HALF = SMOOTH_WINDOW // 2
+WORD_CONTEXT = 32  # earlier words kept as left context when new words are encoded
 
 
 class AnimationStream:
@@ -73,7 +74,7 @@ class AnimationStream:
         self.speaker = torch.tensor([animator.speaker_id(speaker)])
         self.model_stream = ModelStream(animator.model)
         self.words: list[Word] = list(transcript.words) if transcript else []
-        self._vectors: np.ndarray | None = None
+        self._vectors: np.ndarray | None = None  # (words so far, d) once computed
         self.audio = np.zeros(0, dtype=np.float32)  # received audio not yet forgotten
         self.audio_offset = 0  # absolute index of self.audio[0]
         self.samples_in = 0
@@ -95,7 +96,6 @@ class AnimationStream:
             raise InputError(None, "audio chunk contains NaN or infinite samples")
         if words:
             self.words.extend(words)
-            self._vectors = None
         self.audio = np.concatenate([self.audio, audio])
         self.samples_in += len(audio)
         context = self.encoder.context_samples()
@@ -150,11 +150,24 @@ class AnimationStream:
         )
 
     def _word_vectors(self) -> np.ndarray:
-        if self._vectors is None:
-            transcript = Transcript(text="", words=tuple(self.words))
-            self._vectors = self.animator.extractor.word_vectors(transcript)
-            if len(self._vectors) == 0:
-                self._vectors = np.zeros((0, self.animator.extractor.text_dim), np.float32)
+        """Vectors of all words so far. When words arrive, only the words whose frames have not
+        gone to the model yet are encoded again (with up to ``WORD_CONTEXT`` earlier words as
+        context), so the cost per push stays bounded however long the stream runs."""
+        if self._vectors is not None and len(self._vectors) == len(self.words):
+            return self._vectors
+        old = self._vectors if self._vectors is not None else np.zeros((0, 0), np.float32)
+        released = self.features_out / self.model_fps
+        first_open = next(
+            (i for i, word in enumerate(self.words) if word.end > released), len(self.words)
+        )
+        first_open = min(first_open, len(old))
+        start = max(0, first_open - WORD_CONTEXT) if len(old) else 0
+        words = tuple(self.words[start:])
+        vectors = self.animator.extractor.word_vectors(Transcript(text="", words=words))
+        if len(vectors) == 0:
+            vectors = np.zeros((0, self.animator.extractor.text_dim), np.float32)
+        kept = old[:first_open] if len(old) else vectors[:0]
+        self._vectors = np.concatenate([kept, vectors[first_open - start :]])
         return self._vectors
 
     def _keep_model_frames(self, output: torch.Tensor) -> None:

@@ -191,9 +191,17 @@ class ProsodyFeatures(AudioEncoder):
             "dim": self.dim,
         }
 
+    block_frames = 900  # frames per block: bounds the windowed arrays (~50 MB at 30 fps)
+
     def extract(self, audio: np.ndarray, num_frames: int) -> np.ndarray:
-        """``(num_frames, n_mels + 4)`` float32 for mono ``audio`` at ``sample_rate`` Hz."""
-        return self.extract_range(check_samples(audio, num_frames), 0, num_frames)
+        """``(num_frames, n_mels + 4)`` float32 for mono ``audio`` at ``sample_rate`` Hz,
+        computed in blocks so peak memory stays flat for long recordings."""
+        audio = check_samples(audio, num_frames)
+        blocks = [
+            self.extract_range(audio, first, min(self.block_frames, num_frames - first))
+            for first in range(0, num_frames, self.block_frames)
+        ]
+        return np.concatenate(blocks)
 
     def context_samples(self) -> int:
         """Samples each side of a frame time that its features read (the longest window)."""

@@ -30,12 +30,14 @@ from llavataros.model.llanimation import LlanimationModel, ModelMemory
 def _inference(model: torch.nn.Module):
     """Eval mode and no autograd for the duration; the model's mode is restored after."""
     was_training = model.training
-    model.eval()
+    if was_training:  # switching modes walks every module: only when needed (streams push often)
+        model.eval()
     try:
         with torch.inference_mode():
             yield
     finally:
-        model.train(was_training)
+        if was_training:
+            model.train()
 
 
 def generate(

@@ -344,6 +344,7 @@ def train(
         "corpus_fps": corpus_fps,
         "train_config": to_dict(config),
     }
+    torch.set_num_threads(config.trainer.threads)
     L.seed_everything(config.trainer.seed, workers=True, verbose=False)  # before weights init
     task = GestureTask(config, skeleton, root_statistics)
     loaders = {
