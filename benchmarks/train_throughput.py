@@ -68,7 +68,8 @@ def synthetic_steps(config, steps: int, warmup: int) -> dict:
 
     from llavataros.model.geometry import RootStatistics
     from llavataros.model.losses import motion_loss
-    from llavataros.model.train import GestureTask, motion_targets, run_segments
+    from llavataros.model.stream import run_segments
+    from llavataros.model.train import GestureTask, motion_targets
     from llavataros.motion.skeleton import AVATAROS
 
     fps = config.data.fps
@@ -90,7 +91,9 @@ def synthetic_steps(config, steps: int, warmup: int) -> dict:
 
     def step() -> float:
         optimizer.zero_grad(set_to_none=True)
-        output = run_segments(task.model, batch)
+        output = run_segments(
+            task.model, batch["text"], batch["text_mask"], batch["audio"], batch["speaker"]
+        )
         loss, _ = motion_loss(
             output, target, AVATAROS, stats, config.loss.weights, config.loss.rotation
         )

@@ -31,20 +31,9 @@ from llavataros.eval.report import COLUMNS, report_markdown
 from llavataros.motion.resample import resample
 from llavataros.motion.take import load_take, save_take
 from llavataros.pipeline import AnimationResult
-from tiny_corpus import write_tiny_corpus
+from tiny_corpus import TINY_TRAINING, write_tiny_corpus
 
-TINY_MODEL = [
-    "model.width=32",
-    "model.depth=1",
-    "model.heads=2",
-    "model.segment_length=20",
-    "model.memory_length=20",
-    "model.lookahead=4",
-    "trainer.batch_size=2",
-    "data.window_seconds=4",
-    "trainer.progress_bar=false",
-    "trainer.max_steps=2",
-]
+TINY_MODEL = [*TINY_TRAINING, "trainer.max_steps=2"]
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +78,24 @@ def test_ground_truth_motions_score_as_the_ground_truth(ground_truth_report, tes
     for row in report["takes"]:
         assert row["beat_alignment"] == row["beat_alignment_ground_truth"]
         assert row["speed_hellinger"] == 0.0
-    assert any("trained on the training split" in note for note in summary["notes"])
+    assert any("shipped for the synthetic corpus" in note for note in summary["notes"])
     written = json.loads(output.read_text())
     assert written["summary"]["takes"] == 1 and [r["name"] for r in written["takes"]] == test_names
+
+
+def test_without_a_shipped_extractor_one_is_trained_on_the_training_split(
+    corpus, test_names, tmp_path, monkeypatch
+):
+    import llavataros.eval.evaluate as evaluation
+
+    monkeypatch.setattr(evaluation, "SHIPPED_FGD_DIR", tmp_path / "none")
+    motions = tmp_path / "truth"
+    motions.mkdir()
+    for name in test_names:
+        shutil.copy(corpus / f"{name}.npy", motions / f"{name}.npy")
+    summary = evaluate(corpus, motions_dir=motions, output=tmp_path / "m.json")["summary"]
+    assert any("trained on the training split" in note for note in summary["notes"])
+    assert summary["fgd"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_report_has_every_metric(ground_truth_report):

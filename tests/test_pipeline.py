@@ -16,21 +16,10 @@ from llavataros.pipeline import Animator
 from llavataros.speech.audio import load_audio
 from llavataros.speech.words import Transcript, Word
 from llavataros.stream import AnimationStream
-from tiny_corpus import write_tiny_corpus
+from tiny_corpus import TINY_TRAINING, write_tiny_corpus
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-TINY = [
-    "model.width=32",
-    "model.depth=1",
-    "model.heads=2",
-    "model.segment_length=20",
-    "model.memory_length=20",
-    "model.lookahead=4",
-    "trainer.batch_size=2",
-    "data.window_seconds=4",
-    "trainer.progress_bar=false",
-    "trainer.max_steps=4",
-]
+TINY = [*TINY_TRAINING, "trainer.max_steps=4"]
 
 
 @pytest.fixture(scope="module")

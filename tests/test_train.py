@@ -15,20 +15,9 @@ from lightning.pytorch.callbacks import Callback
 from llavataros.errors import InputError
 from llavataros.model.checkpoint import load_checkpoint
 from llavataros.model.train import read_config, train
-from tiny_corpus import write_tiny_corpus
+from tiny_corpus import TINY_TRAINING, write_tiny_corpus
 
-TINY = [
-    "model.width=32",
-    "model.depth=1",
-    "model.heads=2",
-    "model.segment_length=20",
-    "model.memory_length=20",
-    "model.lookahead=4",
-    "trainer.batch_size=2",
-    "data.window_seconds=4",
-    "trainer.progress_bar=false",
-    "trainer.log_every_n_steps=1",
-]
+TINY = [*TINY_TRAINING, "trainer.log_every_n_steps=1"]
 
 
 @pytest.fixture(scope="module")

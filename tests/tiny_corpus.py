@@ -12,6 +12,19 @@ import soundfile
 from llavataros.motion import AVATAROS, Motion, save_take
 from llavataros.motion import rotations as R
 
+# A model small enough to train in seconds (overrides for ``train``).
+TINY_TRAINING = [
+    "model.width=32",
+    "model.depth=1",
+    "model.heads=2",
+    "model.segment_length=20",
+    "model.memory_length=20",
+    "model.lookahead=4",
+    "trainer.batch_size=2",
+    "data.window_seconds=4",
+    "trainer.progress_bar=false",
+]
+
 WORDS = ("I", "think", "this", "is", "a", "big", "idea", "you", "know", "not", "small", "all")
 
 

@@ -186,3 +186,19 @@ def split_takes(
         start += count
         splits[split] = sorted((r for base in chosen for r in groups[base]), key=lambda r: r.name)
     return splits
+
+
+def select_splits(
+    records: list[TakeRecord], listed: dict, source: str | Path
+) -> dict[str, list[TakeRecord]]:
+    """Records of the take names listed per split (``{"train": [...], ...}``, e.g. a
+    ``split.json`` or a run's ``run.json``); a name with no take is an error naming ``source``."""
+    by_name = {record.name: record for record in records}
+    splits = {}
+    for split in SPLITS:
+        names = listed.get(split, [])
+        missing = [name for name in names if name not in by_name]
+        if missing:
+            raise InputError(source, f"{split} lists takes that are not in the data: {missing[:3]}")
+        splits[split] = [by_name[name] for name in names]
+    return splits

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from llavataros.corpus.classes import CLASS_NAMES
-from llavataros.data.index import TakeRecord, index_takes, read_transcript
+from llavataros.data.index import TakeRecord, index_takes, read_transcript, select_splits
 from llavataros.errors import InputError
 from llavataros.eval import baselines, metrics
 from llavataros.eval.beats import audio_onsets
@@ -143,17 +143,7 @@ def resolve_splits(
         if trained_on and Path(trained_on).resolve() != data_dir.resolve():
             listed = None  # another corpus: split it as training would
     if listed is not None:
-        by_name = {record.name: record for record in records}
-        splits = {}
-        for split in ("train", "validation", "test"):
-            names = listed.get(split, [])
-            missing = [name for name in names if name not in by_name]
-            if missing:
-                raise InputError(
-                    data_dir, f"takes of the run's {split} split are missing: {missing[:3]}"
-                )
-            splits[split] = [by_name[name] for name in names]
-        return splits, f"the run's split ({run_file})"
+        return select_splits(records, listed, run_file), f"the run's split ({run_file})"
     config = _training_config(metadata)
     origin = "split.json" if (data_dir / "split.json").is_file() else "the training config"
     return split_records(data_dir, records, config), f"{origin} of {data_dir}"

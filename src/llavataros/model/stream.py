@@ -40,6 +40,44 @@ def _inference(model: torch.nn.Module):
             model.train()
 
 
+def run_segments(
+    model: LlanimationModel,
+    text: torch.Tensor,
+    text_mask: torch.Tensor,
+    audio: torch.Tensor,
+    speaker: torch.Tensor,
+    frames: int | None = None,
+    segment_length: int | None = None,
+) -> torch.Tensor:
+    """Output ``(b, frames, 3 + 6 j)`` segment by segment with the memory carried (used by
+    training and by :func:`generate`). Input frames after ``frames`` (default: none) serve only
+    as lookahead for the last segment, as they would in the middle of a longer sequence.
+    ``segment_length`` (default ``model.config.segment_length``) changes speed and peak memory,
+    never the result."""
+    segment = segment_length or model.config.segment_length
+    if segment < 1:
+        raise ValueError(f"segment_length must be >= 1, got {segment}")
+    total = text.shape[1]
+    frames = total if frames is None else frames
+    outputs = []
+    memory: ModelMemory | None = None
+    for start in range(0, frames, segment):
+        stop = min(start + segment, frames)
+        end = min(stop + model.config.lookahead, total)  # real lookahead where there is some
+        output, memory = model(
+            text[:, start:end],
+            text_mask[:, start:end],
+            audio[:, start:end],
+            speaker,
+            memory,
+            context_after=end - stop,
+        )
+        outputs.append(output)
+    if not outputs:
+        return text.new_zeros(text.shape[0], 0, model.config.output_dim)
+    return torch.cat(outputs, dim=1)
+
+
 def generate(
     model: LlanimationModel,
     text: torch.Tensor,
@@ -48,33 +86,10 @@ def generate(
     speaker: torch.Tensor,
     segment_length: int | None = None,
 ) -> torch.Tensor:
-    """Output ``(b, t, 3 + 6 j)`` for whole sequences, segment by segment with memory.
-
-    ``segment_length`` (frames) defaults to ``model.config.segment_length``; it changes speed
-    and peak memory, never the result."""
-    segment = segment_length or model.config.segment_length
-    if segment < 1:
-        raise ValueError(f"segment_length must be >= 1, got {segment}")
-    lookahead = model.config.lookahead
-    total = text.shape[1]
-    outputs = []
-    memory: ModelMemory | None = None
+    """Output ``(b, t, 3 + 6 j)`` for whole sequences in eval mode without autograd, segment by
+    segment with memory (constant memory for any length)."""
     with _inference(model):
-        for start in range(0, total, segment):
-            stop = min(start + segment, total)
-            end = min(stop + lookahead, total)  # real lookahead where the sequence has it
-            output, memory = model(
-                text[:, start:end],
-                text_mask[:, start:end],
-                audio[:, start:end],
-                speaker,
-                memory,
-                context_after=end - stop,
-            )
-            outputs.append(output)
-    if not outputs:
-        return text.new_zeros(text.shape[0], 0, model.config.output_dim)
-    return torch.cat(outputs, dim=1)
+        return run_segments(model, text, text_mask, audio, speaker, segment_length=segment_length)
 
 
 class ModelStream:

@@ -37,7 +37,7 @@ from llavataros.data.dataset import (
     corpus_vocabulary,
     prepare_corpus,
 )
-from llavataros.data.index import TakeRecord, index_takes, split_takes
+from llavataros.data.index import TakeRecord, index_takes, select_splits, split_takes
 from llavataros.errors import InputError
 from llavataros.features.build import build_extractor
 from llavataros.model.checkpoint import git_commit, save_checkpoint
@@ -45,6 +45,7 @@ from llavataros.model.geometry import RootStatistics, matrix_to_sixd, quaternion
 from llavataros.model.llanimation import LlanimationModel
 from llavataros.model.losses import motion_loss
 from llavataros.model.safe_state import SafeCheckpointIO
+from llavataros.model.stream import run_segments
 from llavataros.model.train_config import TrainConfig
 from llavataros.motion.kinematics import estimate_offsets
 from llavataros.motion.skeleton import Skeleton
@@ -77,30 +78,6 @@ def motion_targets(motion: torch.Tensor, stats: RootStatistics) -> torch.Tensor:
     return torch.cat([root, sixd.flatten(-2)], dim=-1)
 
 
-def run_segments(model: LlanimationModel, batch: dict, frames: int | None = None) -> torch.Tensor:
-    """Model output ``(b, frames, 3 + 6 j)`` for windows, segment by segment with memory. Input
-    frames after ``frames`` (default: none) serve only as lookahead, as they would in the
-    middle of a take at inference."""
-    text, mask, audio, speaker = batch["text"], batch["text_mask"], batch["audio"], batch["speaker"]
-    total = text.shape[1]
-    frames = total if frames is None else frames
-    segment, lookahead = model.config.segment_length, model.config.lookahead
-    outputs, memory = [], None
-    for start in range(0, frames, segment):
-        stop = min(start + segment, frames)
-        end = min(stop + lookahead, total)
-        output, memory = model(
-            text[:, start:end],
-            mask[:, start:end],
-            audio[:, start:end],
-            speaker,
-            memory,
-            context_after=end - stop,
-        )
-        outputs.append(output)
-    return torch.cat(outputs, dim=1)
-
-
 class GestureTask(L.LightningModule):
     """The model, its loss and its optimiser for Lightning."""
 
@@ -112,7 +89,9 @@ class GestureTask(L.LightningModule):
     def _step(self, batch: dict, stage: str) -> torch.Tensor:
         # windows carry `lookahead` extra frames: inputs only, no target
         frames = batch["text"].shape[1] - self.config.model.lookahead
-        output = run_segments(self.model, batch, frames)
+        output = run_segments(
+            self.model, batch["text"], batch["text_mask"], batch["audio"], batch["speaker"], frames
+        )
         target = motion_targets(batch["motion"][:, :frames], self.root_statistics)
         loss, parts = motion_loss(
             output,
@@ -243,15 +222,7 @@ def split_records(
         listed = json.loads(split_file.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise InputError(split_file, f"not valid JSON ({error})") from None
-    by_name = {record.name: record for record in records}
-    splits = {}
-    for split in ("train", "validation", "test"):
-        names = listed.get(split, [])
-        missing = [name for name in names if name not in by_name]
-        if missing:
-            raise InputError(split_file, f"{split} lists unknown takes {missing[:3]}")
-        splits[split] = [by_name[name] for name in names]
-    return splits
+    return select_splits(records, listed, split_file)
 
 
 def estimate_skeleton(records: list[TakeRecord]) -> tuple[Skeleton, float]:
