@@ -4,8 +4,9 @@ Times loading the audio, Whisper transcription and pocketsphinx alignment with t
 once (their load time is printed apart), and prints seconds and real-time factor (processing
 seconds per second of audio) per stage. Run: ``.venv/bin/python benchmarks/frontend.py``.
 
-Later stages (text features, audio features, generation) plug in through :func:`run_stages`:
-add :class:`Stage` objects to the list built in :func:`main` where marked.
+Stages: load audio, Whisper transcription, alignment of Whisper's text, alignment of a given
+text, word vectors (MiniLM), prosody features; models are loaded once, before timing. More
+stages plug in as :class:`Stage` objects through :func:`run_stages`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import torch
 
 SAMPLE = (
     Path(__file__).resolve().parents[2]
@@ -71,7 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--beam-size", type=int, default=None, help="Whisper beam size")
     parser.add_argument("--threads", type=int, default=2, help="Whisper CPU threads")
     parser.add_argument("--repeats", type=int, default=1, help="runs per stage (best is kept)")
+    parser.add_argument("--fps", type=float, default=30.0, help="feature frame rate")
     args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # the text encoder: one thread was fastest on 2 shared cores
 
     from llavataros.speech.align import Aligner
     from llavataros.speech.audio import audio_duration, load_audio
@@ -113,9 +118,24 @@ def main(argv: list[str] | None = None) -> None:
         stages.append(
             Stage("alignment of given text", lambda r: aligner.align(r["load audio"], given_text))
         )
-    # ---- FEATURE STAGES (for the lead): append Stage(name, run) objects here, e.g.
-    # stages.append(Stage("text features", lambda r: encoder(r["alignment of whisper text"])))
-    # stages.append(Stage("audio features", lambda r: extract_features(r["load audio"])))
+    from llavataros.features.audio import ProsodyFeatures
+    from llavataros.features.text import TransformersTextEncoder
+
+    load_start = time.perf_counter()
+    text_encoder = TransformersTextEncoder()
+    print(f"model load (once): MiniLM {time.perf_counter() - load_start:.2f} s")
+    prosody = ProsodyFeatures(args.fps)
+
+    def word_vectors(results):
+        words = [word.word for word in results["alignment of whisper text"].words]
+        return text_encoder.encode_words(words)
+
+    def audio_features(results):
+        samples = results["load audio"]
+        return prosody.extract(samples, max(1, round(len(samples) / 16000 * args.fps)))
+
+    stages.append(Stage("text features (MiniLM)", word_vectors))
+    stages.append(Stage(f"audio features ({args.fps:g} fps)", audio_features))
 
     seconds = audio_duration(args.audio)
     timings, results = run_stages(stages, seconds, args.repeats)

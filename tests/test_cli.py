@@ -118,3 +118,14 @@ def test_transcribe_and_animate_from_the_command_line(tmp_path):
     assert names == ["hello.bvh", "hello.mp4", "hello.npy", "hello.words.json"]
     motion = np.load(out / "hello.npy")
     assert motion.shape == (round(13.816 * 30), 9, 7)
+
+
+def test_features_command_fills_the_cache_training_uses(tmp_path, capsys):
+    data = write_tiny_corpus(tmp_path / "data", takes=2, seconds=3.0)
+    assert main(["features", str(data), "--fps", "30"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["takes"] == 2 and first["frames"] == 180 and first["cache_misses"] > 0
+    assert main(["features", str(data), "--fps", "30"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["cache_misses"] == 0
+    assert second["cache_hits"] == first["cache_hits"] + first["cache_misses"]
