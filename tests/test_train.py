@@ -56,7 +56,7 @@ def test_resume_after_crash_continues_the_loss_curve_exactly(tiny_data, tmp_path
     assert got == pytest.approx(expected, rel=1e-6)
     assert expected[11] < expected[0]  # it learns
 
-    for folder in ("model", "last"):
+    for folder in ("model", "best"):
         model, metadata = load_checkpoint(resumed / folder)
         assert metadata["corpus_fps"] == 60.0
         assert set(metadata["speakers"]["names"]) >= {"Neutral", "Happy"}

@@ -125,6 +125,8 @@ class Animator:
         return float(self.metadata.get("corpus_fps", 60.0))
 
     def speaker_id(self, speaker: str | int | None) -> int:
+        """The id of a speaker/style name or id; None: the model's default (the most common
+        speaker of its training data)."""
         if speaker is None:
             return int(self.metadata.get("default_speaker", 0))
         return self.speakers.resolve(speaker)

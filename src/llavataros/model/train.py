@@ -4,8 +4,8 @@ A run folder holds everything needed to understand and continue it (STYLE.md rul
 
     RUN/config.yaml          resolved TrainConfig
     RUN/run.json             git commit, data folder, split, derived dimensions
-    RUN/model/               best validation weights: model.safetensors + model.json
-    RUN/last/                weights at the end of training
+    RUN/model/               final weights (used by inference): model.safetensors + model.json
+    RUN/best/                weights of the lowest validation loss
     RUN/checkpoints/         pickle-free Lightning state for --resume (JSON + safetensors)
     RUN/logs/                CSV and TensorBoard logs (one version_N per start or resume)
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 import math
 import sys
 from dataclasses import replace
@@ -165,8 +166,10 @@ class GestureTask(L.LightningModule):
 
 
 class ExportModel(Callback):
-    """Write the inference checkpoint (safetensors + JSON) to ``RUN/model`` whenever the
-    validation loss improves, and to ``RUN/last`` when training ends."""
+    """Write inference checkpoints (safetensors + JSON): ``RUN/best`` whenever the validation
+    loss improves, ``RUN/model`` when training ends (the final weights, which inference uses:
+    on the synthetic corpus they gestured far better than the lowest-validation-loss epoch,
+    semantic recall 0.90 vs 0.54 on the validation takes)."""
 
     def __init__(self, run_dir: Path, metadata: dict):
         self.run_dir, self.metadata, self.best = run_dir, metadata, math.inf
@@ -179,9 +182,9 @@ class ExportModel(Callback):
         if trainer.sanity_checking or not trainer.is_global_zero:
             return
         loss = float(trainer.callback_metrics.get("validation_loss", math.inf))
-        if loss < self.best or not (self.run_dir / "model").exists():
-            self.best = min(loss, self.best)
-            self._export(task, "model", trainer)
+        if loss < self.best:
+            self.best = loss
+            self._export(task, "best", trainer)
 
     def on_train_end(self, trainer, task):
         if trainer.world_size > 1:  # every rank records its weights: they must agree
@@ -195,9 +198,7 @@ class ExportModel(Callback):
                 + "\n"
             )
         if trainer.is_global_zero:
-            self._export(task, "last", trainer)
-            if not (self.run_dir / "model").exists():
-                self._export(task, "model", trainer)
+            self._export(task, "model", trainer)
 
     def state_dict(self) -> dict:
         return {"best": self.best}
@@ -307,6 +308,10 @@ def train(
         "root_statistics": root_statistics.to_dict(),
         "audio_statistics": statistics.to_dict(),
         "speakers": vocabulary.to_dict(),
+        "training_speakers": sorted({record.style for record in splits["train"]}),
+        "default_speaker": vocabulary.id(
+            Counter(record.style for record in splits["train"]).most_common(1)[0][0]
+        ),
         "features": {
             "text_model": config.data.text_model,
             "audio_model": config.data.audio_model,

@@ -453,6 +453,9 @@ def render_video(
                 reason = message[-1] if message else f"exit code {code}"
                 blamed = audio if audio is not None and str(audio) in reason else out_path
                 raise InputError(blamed, f"ffmpeg failed to write the video ({reason})")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; give it normal rights
         os.replace(temporary, out_path)
     finally:
         temporary.unlink(missing_ok=True)
