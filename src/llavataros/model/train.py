@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 import math
 import sys
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
