@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     load = {}
     start = time.perf_counter()
-    animator = Animator.load(path)
+    animator = Animator.load(path, threads=torch.get_num_threads())  # keep --threads
     load["model + text encoder (Animator.load)"] = time.perf_counter() - start
     start = time.perf_counter()
     from llavataros.speech.align import Aligner

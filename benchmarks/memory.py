@@ -37,10 +37,12 @@ def worker(case: str, model: Path, seconds: float, threads: int | None) -> dict:
     clip_wav = (common.SCRATCH / f"speech-piper-{seconds:g}s").with_suffix(".wav")
     clip_words = clip_wav.with_suffix(".words.json")
     start_rss = common.current_rss_mb()
+    import torch
+
     from llavataros.pipeline import Animator
     from llavataros.speech.words import load_words_json
 
-    animator = Animator.load(model)
+    animator = Animator.load(model, threads=torch.get_num_threads())  # keep --threads
     timed = load_words_json(clip_words)
     if case in ("offline-aligned", "offline-whisper"):
         from llavataros.speech.align import Aligner

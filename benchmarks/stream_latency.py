@@ -76,13 +76,15 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     common.set_threads(args.threads)
 
+    import torch
+
     from llavataros.pipeline import Animator
 
     path = common.model_path(args.model)
     clip = common.speech_clip(args.seconds, args.speech)
     info = common.machine()
     common.print_machine(info)
-    animator = Animator.load(path)
+    animator = Animator.load(path, threads=torch.get_num_threads())  # keep --threads
     config = animator.model.config
     chunk = int(round(args.chunk_ms / 1000 * 16000))
     print(

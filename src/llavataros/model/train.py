@@ -320,7 +320,8 @@ def train(
         "corpus_fps": corpus_fps,
         "train_config": to_dict(config),
     }
-    torch.set_num_threads(config.trainer.threads)
+    if config.trainer.threads > 0:
+        torch.set_num_threads(config.trainer.threads)
     L.seed_everything(config.trainer.seed, workers=True, verbose=False)  # before weights init
     task = GestureTask(config, skeleton, root_statistics)
     loaders = {

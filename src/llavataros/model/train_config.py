@@ -56,7 +56,7 @@ class TrainerConfig:
     log_every_n_steps: int = 10
     validate_every_n_epochs: int = 1
     num_workers: int = 0
-    threads: int = 1  # torch CPU threads per process; 1 was fastest on a shared 2-core machine
+    threads: int = 0  # torch CPU threads per process; 0: all cores. Use 1 on a shared machine
     seed: int = 0
     progress_bar: bool = True
 
