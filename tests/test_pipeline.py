@@ -81,9 +81,14 @@ def test_animate_to_files_writes_every_output_and_nothing_partial(animator, tmp_
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
-def test_unknown_speaker_is_a_clear_error(animator, speech):
+def test_unknown_or_untrained_speaker_is_a_clear_error(animator, speech):
     with pytest.raises(InputError, match="Grumpy"):
         animator.animate(speech[0], speech[1], speaker="Grumpy")
+    # a known style name the model never trained on (its embedding is untrained)
+    assert set(animator.metadata["training_speakers"]) == {"Neutral", "Happy"}
+    with pytest.raises(InputError, match="not in this model's training data"):
+        animator.animate(speech[0], speech[1], speaker="Angry")
+    animator.animate(speech[0], speech[1], speaker="Happy")
 
 
 @pytest.mark.parametrize("chunk", [1600, 517, 16000])

@@ -129,7 +129,15 @@ class Animator:
         speaker of its training data)."""
         if speaker is None:
             return int(self.metadata.get("default_speaker", 0))
-        return self.speakers.resolve(speaker)
+        speaker_id = self.speakers.resolve(speaker)
+        trained = self.metadata.get("training_speakers")
+        if trained and self.speakers.name(speaker_id) not in trained:
+            raise InputError(
+                None,
+                f"speaker {speaker!r} is not in this model's training data; "
+                f"trained speakers: {', '.join(trained)}",
+            )
+        return speaker_id
 
     # -- stages ---------------------------------------------------------------------------
     def words(self, audio: np.ndarray, transcript: str | Path | Transcript | None) -> Transcript:
