@@ -437,13 +437,28 @@ def write_results(path: Path, args, clock: Clock, sections: list[str], started: 
 # -- main ------------------------------------------------------------------------------------
 
 
+def fgd_extractor(clock: Clock, label: str, corpus: Path, work: Path, args) -> Path:
+    """The FGD extractor of ``corpus`` in ``work`` (trained on its training split once)."""
+    from llavataros.eval.fgd import train_fgd_from_corpus
+
+    fgd_dir = work / f"fgd-{corpus.name}-e{args.fgd_epochs}"
+    if not (fgd_dir / "config.json").is_file():
+        clock.run(
+            f"{label}: FGD extractor",
+            train_fgd_from_corpus,
+            corpus,
+            fgd_dir,
+            args.fgd_epochs,
+            args.seed,
+        )
+    return fgd_dir
+
+
 def settings_tag(*parts) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:8]
 
 
 def run_synthetic(args, clock: Clock, work: Path) -> tuple[list[str], dict | None, dict | None]:
-    from llavataros.eval.fgd import train_fgd_from_corpus
-
     if args.corpus is not None:  # an existing corpus: the novel one copies its speakers
         corpus_dir = args.corpus.resolve()
         if not corpus_dir.is_dir():
@@ -463,16 +478,7 @@ def run_synthetic(args, clock: Clock, work: Path) -> tuple[list[str], dict | Non
             args.speakers,
             args.seed,
         )
-    fgd_dir = work / f"fgd-{corpus_dir.name}-e{args.fgd_epochs}"
-    if not (fgd_dir / "config.json").is_file():
-        clock.run(
-            "synthetic: FGD extractor",
-            train_fgd_from_corpus,
-            corpus_dir,
-            fgd_dir,
-            args.fgd_epochs,
-            args.seed,
-        )
+    fgd_dir = fgd_extractor(clock, "synthetic", corpus_dir, work, args)
     runs = work / "runs" / f"{corpus_dir.name}-e{args.epochs}-{settings_tag(args.set)}"
     trained = train_all(clock, "synthetic", corpus_dir, runs, args, args.epochs, args.set)
     if args.shipped is not None:  # the shipped default, trained longer on the same corpus
@@ -552,22 +558,11 @@ def run_synthetic(args, clock: Clock, work: Path) -> tuple[list[str], dict | Non
 
 
 def run_sample(args, clock: Clock, work: Path) -> tuple[list[str], dict | None]:
-    from llavataros.eval.fgd import train_fgd_from_corpus
-
     if not (SAMPLE_DIR / f"{SAMPLE_NAME}.npy").is_file():
         print(f"AvatarOS sample not found at {SAMPLE_DIR}: part (b) skipped")
         return ["## (b) AvatarOS sample", "", f"Skipped: no sample at `{SAMPLE_DIR}`.", ""], None
     data = clock.run("sample: cut 80/20", cut_sample, SAMPLE_DIR, work / "avataros-cut")
-    fgd_dir = work / f"fgd-avataros-cut-e{args.fgd_epochs}"
-    if not (fgd_dir / "config.json").is_file():
-        clock.run(
-            "sample: FGD extractor",
-            train_fgd_from_corpus,
-            data,
-            fgd_dir,
-            args.fgd_epochs,
-            args.seed,
-        )
+    fgd_dir = fgd_extractor(clock, "sample", data, work, args)
     runs = work / "runs" / f"avataros-cut-e{args.sample_epochs}-{settings_tag(args.set)}"
     trained = train_all(clock, "sample", data, runs, args, args.sample_epochs, args.set)
     first = next(iter(trained.values()))["run"]
