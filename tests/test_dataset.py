@@ -215,6 +215,18 @@ def test_windows_shapes_and_sign_continuity(corpus, extractor):
         WindowDataset(prepared, window=61)
 
 
+def test_shifted_windows_move_within_the_take(corpus, extractor):
+    prepared = prepare_corpus(index_takes(corpus), extractor, TRAIN_FPS)
+    dataset = WindowDataset(prepared, window=16, stride=12)
+    moved = dataset[(1, 5)]  # the window at frame 12, five frames later
+    assert moved["start"] == 17
+    np.testing.assert_array_equal(moved["motion"].numpy(), prepared[0].motion[17:33])
+    np.testing.assert_array_equal(moved["audio"].numpy(), prepared[0].audio[17:33])
+    assert dataset[(0, -3)]["start"] == 0  # clipped at the first frame
+    assert dataset[(4, 6)]["start"] == 44  # and at the last full window
+    assert dataset[(2, 0)]["start"] == dataset[2]["start"] == 24
+
+
 def test_second_preparation_reuses_the_cache(corpus, extractor):
     records = index_takes(corpus)
     prepare_corpus(records, extractor, TRAIN_FPS)

@@ -9,12 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from lightning.pytorch.callbacks import Callback
 
 from llavataros.errors import InputError
 from llavataros.model.checkpoint import load_checkpoint
-from llavataros.model.train import read_config, train
+from llavataros.model.train import EpochShuffleSampler, read_config, train
 from tiny_corpus import TINY_TRAINING, write_tiny_corpus
 
 TINY = [*TINY_TRAINING, "trainer.log_every_n_steps=1"]
@@ -115,3 +116,16 @@ def test_shipped_configs_parse(name):
     config = read_config(Path(__file__).resolve().parents[1] / "configs" / name, [])
     assert config.model.fusion == "cross"
     assert config.model.width % config.model.heads == 0
+
+
+def test_epoch_sampler_shifts_windows_anew_each_epoch_and_reproducibly():
+    sampler = EpochShuffleSampler(50, seed=3, max_shift=6)
+    first = list(sampler)
+    assert sorted(index for index, _ in first) == list(range(50))
+    shifts = np.array([shift for _, shift in first])
+    assert shifts.min() >= -6 and shifts.max() <= 6 and len(set(shifts.tolist())) > 5
+    assert list(sampler) == first  # same epoch, same draws (exact resume)
+    sampler.set_epoch(1)
+    assert list(sampler) != first
+    plain = EpochShuffleSampler(50, seed=3)
+    assert sorted(plain) == list(range(50))  # no shift: plain indices

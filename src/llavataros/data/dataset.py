@@ -191,9 +191,13 @@ class WindowDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, item: int) -> dict:
+    def __getitem__(self, item: int | tuple[int, int]) -> dict:
+        """Window ``item``; ``(item, shift)`` moves its start by ``shift`` frames (clipped to the
+        take), which is how a sampler varies the windows from epoch to epoch."""
+        item, shift = item if isinstance(item, tuple) else (item, 0)
         index, start = self.items[item]
         take = self.prepared[index]
+        start = min(max(start + int(shift), 0), take.num_frames - self.window)
         span = slice(start, start + self.window)
         text, mask = expand_words(take.word_vectors, take.word_index[span])
         audio = take.audio[span]

@@ -55,18 +55,25 @@ from llavataros.motion.take import load_take
 SPLIT_FILE = "split.json"  # optional {"train": [names], "validation": [...], "test": [...]}
 
 
-class EpochShuffleSampler(Sampler[int]):
+class EpochShuffleSampler(Sampler):
     """A permutation that depends only on ``seed`` and the epoch, so a resumed run sees the
-    same order as an uninterrupted one."""
+    same order as an uninterrupted one. With ``max_shift > 0`` it yields ``(item, shift)``:
+    each window's start moves by a random ``shift`` in ``[-max_shift, max_shift]`` frames,
+    new every epoch (augmentation: the model never sees the same cut twice)."""
 
-    def __init__(self, size: int, seed: int):
-        self.size, self.seed, self.epoch = size, seed, 0
+    def __init__(self, size: int, seed: int, max_shift: int = 0):
+        self.size, self.seed, self.max_shift, self.epoch = size, seed, max_shift, 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __iter__(self):
-        return iter(np.random.default_rng([self.seed, self.epoch]).permutation(self.size).tolist())
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(self.size).tolist()
+        if self.max_shift <= 0:
+            return iter(order)
+        shifts = rng.integers(-self.max_shift, self.max_shift + 1, self.size).tolist()
+        return iter(zip(order, shifts, strict=True))
 
     def __len__(self) -> int:
         return self.size
@@ -349,8 +356,10 @@ def _loader(takes: list[PreparedTake], config: TrainConfig, statistics, shuffle:
             takes[0].name, f"takes must be longer than {lookahead} frames at {fps} fps"
         )
     window = min(window, shortest)
-    dataset = WindowDataset(takes, window, int(round(config.data.stride_seconds * fps)), statistics)
-    sampler = EpochShuffleSampler(len(dataset), config.trainer.seed) if shuffle else None
+    stride = int(round(config.data.stride_seconds * fps))
+    dataset = WindowDataset(takes, window, stride, statistics)
+    max_shift = stride // 2 if config.data.shift_windows else 0
+    sampler = EpochShuffleSampler(len(dataset), config.trainer.seed, max_shift) if shuffle else None
     return DataLoader(
         dataset,
         batch_size=config.trainer.batch_size,

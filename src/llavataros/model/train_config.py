@@ -20,6 +20,7 @@ class DataConfig:
     fps: float = 30.0  # model frame rate; takes are resampled to it (slerp)
     window_seconds: float = 8.0  # training window; processed as Transformer-XL segments
     stride_seconds: float = 4.0
+    shift_windows: bool = True  # move training windows by up to stride/2, anew every epoch
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     split_seed: int = 0
     text_model: str | None = None  # transformers folder; None: bundled all-MiniLM-L6-v2
