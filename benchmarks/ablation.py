@@ -30,11 +30,14 @@ import csv
 import datetime
 import hashlib
 import json
+import multiprocessing
 import os
 import platform
 import shutil
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -184,6 +187,17 @@ def train_variant(data: Path, runs: Path, fusion: str, epochs: int, seed: int, e
     return run, seconds
 
 
+def train_in_parallel(jobs: dict[str, tuple], workers: int, threads: int) -> dict[str, tuple]:
+    """:func:`train_variant` of every job in ``workers`` processes of ``threads`` torch threads
+    each (fresh "spawn" processes: no torch state is forked)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=torch.set_num_threads, initargs=(threads,)
+    ) as pool:
+        futures = {fusion: pool.submit(train_variant, *job) for fusion, job in jobs.items()}
+        return {fusion: future.result() for fusion, future in futures.items()}
+
+
 def final_losses(run: Path) -> tuple[float | None, float | None]:
     """Last epoch's training and validation loss from the run's CSV log."""
     train_loss = validation_loss = None
@@ -196,12 +210,19 @@ def final_losses(run: Path) -> tuple[float | None, float | None]:
     return train_loss, validation_loss
 
 
-def train_all(clock, label, data, runs, args, epochs, extra) -> dict[str, dict]:
+def train_all(clock, label, data, runs, args, epochs, extra, variants=None) -> dict[str, dict]:
+    variants = args.variants if variants is None else variants
+    jobs = {fusion: (data, runs, fusion, epochs, args.seed, extra) for fusion in variants}
+    if args.jobs > 1 and len(jobs) > 1:
+        stage = f"{label}: train {', '.join(jobs)} ({args.jobs} at a time)"
+        results = clock.run(stage, train_in_parallel, jobs, args.jobs, args.threads)
+    else:
+        results = {
+            fusion: clock.run(f"{label}: train {fusion}", train_variant, *job)
+            for fusion, job in jobs.items()
+        }
     trained = {}
-    for fusion in args.variants:
-        run, seconds = clock.run(
-            f"{label}: train {fusion}", train_variant, data, runs, fusion, epochs, args.seed, extra
-        )
+    for fusion, (run, seconds) in results.items():
         train_loss, validation_loss = final_losses(run)
         steps = json.loads((run / "model" / "model.json").read_text()).get("step")
         trained[fusion] = {
@@ -220,20 +241,47 @@ def train_all(clock, label, data, runs, args, epochs, extra) -> dict[str, dict]:
     return trained
 
 
-def shipped_run(run: Path) -> dict[str, dict]:
-    """The run folder of the shipped default model, scored beside the variants."""
-    train_loss, validation_loss = final_losses(run)
+def shipped_run(run: Path, corpus: Path, epochs: int, seed: int, extra: list[str]) -> dict:
+    """The training run of the shipped default model as the ``cross`` variant: refused unless
+    it is ``cross`` trained on ``corpus`` with ``configs/default.yaml``, ``epochs`` and
+    ``seed`` and no other overrides, i.e. exactly what this script would train."""
+    from llavataros.model.train import read_config
+
+    description = json.loads((run / "run.json").read_text())
     metadata = json.loads((run / "model" / "model.json").read_text())
-    epochs = metadata["train_config"]["trainer"]["max_epochs"]
-    name = f"{metadata['config']['fusion']} (shipped, {epochs} epochs)"
-    info = {
+    settings = metadata["train_config"]
+    expected = read_config(DEFAULT_CONFIG, [f"trainer.max_epochs={epochs}", f"trainer.seed={seed}"])
+    problems = [
+        problem
+        for problem, bad in (
+            ("not trained on --corpus", Path(description["data_dir"]).resolve() != corpus),
+            ("not the cross fusion", metadata["config"]["fusion"] != "cross"),
+            (
+                "other epochs or seed",
+                settings["trainer"]["max_epochs"] != epochs or settings["trainer"]["seed"] != seed,
+            ),
+            (
+                "other model, data, optimiser or loss settings",
+                any(
+                    settings[key] != plain(asdict(getattr(expected, key)))
+                    for key in ("data", "optimizer", "loss")
+                )
+                or metadata["config"]["width"] != expected.model.width,
+            ),
+            ("--set overrides given", bool(extra)),
+        )
+        if bad
+    ]
+    if problems:
+        raise SystemExit(f"--shipped {run}: cannot stand for the cross variant: {problems}")
+    train_loss, validation_loss = final_losses(run)
+    return {
         "run": run,
         "seconds": None,
         "steps": metadata.get("step"),
         "train_loss": train_loss,
         "validation_loss": validation_loss,
     }
-    return {name: info}
 
 
 # -- evaluation ------------------------------------------------------------------------------
@@ -480,9 +528,13 @@ def run_synthetic(args, clock: Clock, work: Path) -> tuple[list[str], dict | Non
         )
     fgd_dir = fgd_extractor(clock, "synthetic", corpus_dir, work, args)
     runs = work / "runs" / f"{corpus_dir.name}-e{args.epochs}-{settings_tag(args.set)}"
-    trained = train_all(clock, "synthetic", corpus_dir, runs, args, args.epochs, args.set)
-    if args.shipped is not None:  # the shipped default, trained longer on the same corpus
-        trained.update(shipped_run(args.shipped))
+    variants = list(args.variants)
+    if args.shipped is not None and "cross" in variants:  # the shipped run is the cross variant
+        shipped = shipped_run(args.shipped.resolve(), corpus_dir, args.epochs, args.seed, args.set)
+        variants.remove("cross")
+    trained = train_all(clock, "synthetic", corpus_dir, runs, args, args.epochs, args.set, variants)
+    if args.shipped is not None and "cross" in args.variants:
+        trained = {"cross": shipped, **trained}
     first = next(iter(trained.values()))["run"]
     context = clock.run(
         "synthetic: ground truth", build_context, corpus_dir, "test", first, fgd_dir
@@ -596,6 +648,9 @@ def main() -> None:
         default=1,
         help="torch threads (1 is several times faster than 2 when other jobs share the cores)",
     )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="variants trained at once, each in its own process"
+    )
     parser.add_argument("--speakers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=5, help="epochs per synthetic variant")
@@ -607,7 +662,8 @@ def main() -> None:
     parser.add_argument(
         "--shipped",
         type=Path,
-        help="run folder of the shipped default model (trained on --corpus) to score as well",
+        help="training run of the shipped default model: used as the cross variant of part (a) "
+        "(it must be exactly what this script would train on --corpus)",
     )
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument(
