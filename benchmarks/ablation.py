@@ -21,6 +21,11 @@ Budget at the defaults on the 2-core machine (measured on small runs, extrapolat
 (one torch thread; ``cross`` is the slowest), ~5 min per epoch for all four, 25 min for 5
 epochs; AvatarOS sample ~5 min; evaluation ~4 min: about 45 min. Torch runs on one thread by
 default: with other jobs on the two cores, two threads were 4-7 times slower per step.
+``--jobs 3`` trains three variants at once, one process each.
+
+The run behind RESULTS.md (``--corpus`` of 197 min, ``--epochs 12 --sample-epochs 150 --jobs 3
+--shipped RUN``, the shipped model's run standing for ``cross``) took about 65 min: text, audio
+and concat side by side for 45 min (about 1.6 s a step each, three processes on two cores).
 """
 
 from __future__ import annotations
