@@ -23,7 +23,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -350,24 +350,10 @@ def _cell(value: Any) -> str:
 
 
 def save_json(figures: dict[str, Any], path: Path | None) -> None:
+    from llavataros.model.checkpoint import to_json_value
+
     if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_plain(figures), indent=1) + "\n")
+    path.write_text(json.dumps(to_json_value(figures), indent=1) + "\n")
     print(f"figures saved to {path}")
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "to_dict"):
-        return _plain(value.to_dict())
-    if hasattr(value, "__dataclass_fields__"):
-        return _plain(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    return value
