@@ -46,11 +46,16 @@ def positions_motion(positions: np.ndarray, like: Motion) -> Motion:
     return Motion(positions, like.rotations, like.fps, like.skeleton)
 
 
-def regenerate(corpus: dict, name: str, seeds: int, synthesizer, stored: Motion):
+def corpus_plan(corpus: dict) -> list:
+    """The ``(name, speaker style, words)`` take plan that made a ``corpus.json``."""
+    seed = int(corpus["seed"])
+    styles = make_speakers(len(corpus["speakers"]), np.random.default_rng([seed, SPEAKER_SEED]))
+    return take_plan(float(corpus["minutes"]), styles, seed, (30.0, 60.0))
+
+
+def regenerate(corpus: dict, plan: list, name: str, seeds: int, synthesizer, stored: Motion):
     """``(other draw, mean over draws)`` of take ``name``; checks its own seed reproduces it."""
-    seed, speakers = int(corpus["seed"]), len(corpus["speakers"])
-    styles = make_speakers(speakers, np.random.default_rng([seed, SPEAKER_SEED]))
-    plan = take_plan(float(corpus["minutes"]), styles, seed, (30.0, 60.0))
+    seed = int(corpus["seed"])
     index = next((i for i, (planned, _, _) in enumerate(plan) if planned == name), None)
     if index is None:
         raise SystemExit(f"{name}: not in the take plan of this corpus.json (mirrored take?)")
@@ -86,10 +91,13 @@ def main() -> None:
     corpus = json.loads((args.corpus / "corpus.json").read_text())
     context = build_context(args.corpus, args.split, model=args.run, fgd_extractor=args.fgd)
     synthesizer = Synthesizer(threads=1)
+    plan = corpus_plan(corpus)
     systems: dict[str, list[Motion]] = {"ground truth": [], "other draw": []}
     systems[f"mean of {args.seeds} draws"] = []
     for take in context.takes:
-        other, mean = regenerate(corpus, take.record.name, args.seeds, synthesizer, take.motion)
+        other, mean = regenerate(
+            corpus, plan, take.record.name, args.seeds, synthesizer, take.motion
+        )
         for key, motion in zip(systems, (take.motion, other, mean), strict=True):
             systems[key].append(motion)
         print(f"{take.record.name}: regenerated, own seed reproduces the stored take", flush=True)
