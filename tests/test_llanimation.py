@@ -281,6 +281,54 @@ def test_loss_is_zero_on_the_target_and_positive_elsewhere():
     assert float(masked["position"]) == pytest.approx(0.1 / 3, abs=1e-5)
 
 
+def test_squared_error_loss_squares_each_term():
+    q = random_quaternions((1, 10, 9), seed=9)
+    stats = RootStatistics((0.0, 1.0, 0.0), (0.1, 0.1, 0.1))
+    target = motion_to_target(np.concatenate([np.zeros((10, 9, 3)), q[0]], -1), stats)[None]
+    shifted = target.clone()
+    shifted[..., 0] += 2.0  # root 0.2 m along x everywhere
+    _, absolute = motion_loss(shifted, target, AVATAROS, stats, error="l1")
+    _, squared = motion_loss(shifted, target, AVATAROS, stats, error="l2")
+    assert float(absolute["position"]) == pytest.approx(0.2 / 3, abs=1e-5)
+    assert float(squared["position"]) == pytest.approx(0.2**2 / 3, abs=1e-5)
+    with pytest.raises(ValueError, match="error must be"):
+        motion_loss(shifted, target, AVATAROS, stats, error="huber")
+
+
+def test_absolute_error_fits_a_snap_and_squared_error_a_ramp_to_uncertain_timing():
+    """Targets: the root steps from 0 to 1 at one of five times. A free trajectory fitted with
+    L1 becomes a step (the median); with L2 it becomes the average ramp (the mean)."""
+    frames, times = 20, (6, 8, 10, 12, 14)
+    stats = RootStatistics((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    rest = motion_to_target(
+        np.concatenate(
+            [np.zeros((frames, 9, 3)), np.tile([1.0, 0.0, 0.0, 0.0], (frames, 9, 1))], -1
+        ),
+        stats,
+    )
+    targets = rest.repeat(len(times), 1, 1)
+    for index, time in enumerate(times):
+        targets[index, time:, 0] = 1.0
+    fitted = {}
+    for error in ("l1", "l2"):
+        trajectory = torch.zeros(frames, requires_grad=True)
+        optimiser = torch.optim.Adam([trajectory], lr=0.02)
+        for _ in range(600):
+            output = rest.repeat(len(times), 1, 1).clone()
+            output[..., 0] = trajectory
+            weights = LossWeights(rotation=0.0, position=1.0, velocity=0.0, acceleration=0.0)
+            loss, _ = motion_loss(output, targets, AVATAROS, stats, weights, error=error)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        fitted[error] = trajectory.detach().numpy()
+    mean = (np.arange(frames)[None] >= np.array(times)[:, None]).mean(0)
+    np.testing.assert_allclose(fitted["l2"], mean, atol=0.03)
+    assert np.abs(fitted["l1"][:9]).max() < 0.05 and np.abs(fitted["l1"][11:] - 1).max() < 0.05
+    assert np.abs(np.diff(fitted["l1"])).max() > 0.9  # one jump (the median's step)
+    assert np.abs(np.diff(fitted["l2"])).max() < 0.25  # five small ones
+
+
 @pytest.mark.parametrize("fusion", FUSIONS)
 def test_every_fusion_learns_a_tiny_batch(fusion):
     torch.manual_seed(0)

@@ -3,11 +3,17 @@
 Target per frame: root position normalised by :class:`RootStatistics` (3) followed by the 6D
 of each joint's global quaternion (``6 j``), the same layout as the model output.
 
-Loss = ``rotation`` (L1 on 6D, or the geodesic angle in radians)
-     + ``position`` (L1 on joint positions in metres from forward kinematics of both sides)
-     + ``velocity`` (L1 on first differences of those positions, metres per frame)
-     + ``acceleration`` (L1 on second differences, metres per frame^2),
+Loss = ``rotation`` (error of the 6D, or the geodesic angle in radians)
+     + ``position`` (error of joint positions in metres from forward kinematics of both sides)
+     + ``velocity`` (error of first differences of those positions, metres per frame)
+     + ``acceleration`` (error of second differences, metres per frame^2),
 each scaled by its :class:`LossWeights` entry. Frame masks allow padded batches.
+
+The error is absolute (``"l1"``) or squared (``"l2"``). The choice decides what a model learns
+where speech leaves the motion uncertain: L1 is smallest at the conditional *median*, L2 at the
+conditional *mean*. When a gesture may start a little earlier or later, the median of the
+shifted trajectories is a step at the middle time (the model snaps from rest to the stroke)
+while the mean is a smooth ramp with the corpus' speed profile.
 
 Axes: ``b`` batch, ``t`` frames, ``j`` joints.
 """
@@ -33,6 +39,7 @@ from llavataros.motion.skeleton import Skeleton
 from llavataros.motion.take import Motion
 
 RotationMeasure = Literal["sixd", "geodesic"]
+ErrorKind = Literal["l1", "l2"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,9 @@ def motion_to_target(motion: Motion | np.ndarray, stats: RootStatistics) -> torc
     sixd = matrix_to_sixd(quaternion_to_matrix(quaternions))  # (t, j, 6)
     root = stats.normalise(torch.from_numpy(array[:, 0, :3].astype(np.float64)))  # (t, 3)
     return torch.cat([root, sixd.flatten(-2)], dim=-1).float()
+
+
+ERRORS = {"l1": torch.abs, "l2": torch.square}  # elementwise error of each loss term
 
 
 def _masked_mean(error: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -98,22 +108,27 @@ def motion_loss(
     weights: LossWeights = LossWeights(),
     rotation: RotationMeasure = "sixd",
     frame_mask: torch.Tensor | None = None,
+    error: ErrorKind = "l1",
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Loss between ``output`` and ``target`` (both ``(b, t, 3 + 6 j)``); ``frame_mask (b, t)``
-    marks real frames. Returns ``(total, parts)`` with parts ``rotation``, ``position``,
-    ``velocity``, ``acceleration`` (unweighted, detached)."""
+    marks real frames; ``error`` is ``"l1"`` (absolute) or ``"l2"`` (squared). Returns
+    ``(total, parts)`` with parts ``rotation``, ``position``, ``velocity``, ``acceleration``
+    (unweighted, detached)."""
     if output.shape != target.shape:
         raise ValueError(f"output {tuple(output.shape)} and target {tuple(target.shape)} differ")
+    if error not in ERRORS:
+        raise ValueError(f"error must be 'l1' or 'l2', got {error!r}")
+    measure = ERRORS[error]
     predicted_root, predicted_sixd = split_output(output)
     target_root, target_sixd = split_output(target)
     predicted_matrices = sixd_to_matrix(predicted_sixd)  # (b, t, j, 3, 3)
     target_matrices = sixd_to_matrix(target_sixd)
 
     if rotation == "sixd":
-        rotation_loss = _masked_mean((predicted_sixd - target_sixd).abs(), frame_mask)
+        rotation_loss = _masked_mean(measure(predicted_sixd - target_sixd), frame_mask)
     elif rotation == "geodesic":
         rotation_loss = _masked_mean(
-            geodesic_angle(predicted_matrices, target_matrices), frame_mask
+            measure(geodesic_angle(predicted_matrices, target_matrices)), frame_mask
         )
     else:
         raise ValueError(f"rotation must be 'sixd' or 'geodesic', got {rotation!r}")
@@ -125,7 +140,7 @@ def motion_loss(
     actual = forward_kinematics(
         stats.denormalise(target_root), target_matrices, offsets, skeleton.parents
     )
-    position_loss = _masked_mean((predicted - actual).abs(), frame_mask)
+    position_loss = _masked_mean(measure(predicted - actual), frame_mask)
 
     velocity_mask = acceleration_mask = None
     if frame_mask is not None:
@@ -133,9 +148,9 @@ def motion_loss(
         velocity_mask = frame_mask[:, 1:] & frame_mask[:, :-1]
         acceleration_mask = velocity_mask[:, 1:] & velocity_mask[:, :-1]
     predicted_velocity, actual_velocity = predicted.diff(dim=1), actual.diff(dim=1)
-    velocity_loss = _masked_mean((predicted_velocity - actual_velocity).abs(), velocity_mask)
+    velocity_loss = _masked_mean(measure(predicted_velocity - actual_velocity), velocity_mask)
     acceleration_loss = _masked_mean(
-        (predicted_velocity.diff(dim=1) - actual_velocity.diff(dim=1)).abs(), acceleration_mask
+        measure(predicted_velocity.diff(dim=1) - actual_velocity.diff(dim=1)), acceleration_mask
     )
 
     parts = {

@@ -108,6 +108,7 @@ class GestureTask(L.LightningModule):
             self.root_statistics,
             self.config.loss.weights,
             self.config.loss.rotation,
+            error=self.config.loss.error,
         )
         size = batch["text"].shape[0]
         on_step = stage == "train"

@@ -66,6 +66,7 @@ class TrainerConfig:
 class LossConfig:
     weights: LossWeights = field(default_factory=LossWeights)
     rotation: Literal["sixd", "geodesic"] = "sixd"
+    error: Literal["l1", "l2"] = "l1"  # absolute or squared error (see model.losses)
 
 
 @dataclass(frozen=True)
