@@ -50,7 +50,9 @@ def corpus_plan(corpus: dict) -> list:
     """The ``(name, speaker style, words)`` take plan that made a ``corpus.json``."""
     seed = int(corpus["seed"])
     styles = make_speakers(len(corpus["speakers"]), np.random.default_rng([seed, SPEAKER_SEED]))
-    return take_plan(float(corpus["minutes"]), styles, seed, (30.0, 60.0))
+    # Corpora written before corpus.json recorded take_seconds used the default (30, 60).
+    low, high = corpus.get("take_seconds", (30.0, 60.0))
+    return take_plan(float(corpus["minutes"]), styles, seed, (float(low), float(high)))
 
 
 def regenerate(corpus: dict, plan: list, name: str, seeds: int, synthesizer, stored: Motion):

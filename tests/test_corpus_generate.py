@@ -81,6 +81,7 @@ def test_generated_corpus(tmp_path):
     assert json.loads((folder / "corpus.json").read_text()) == one
     assert one["seconds"] == pytest.approx(sum(t["seconds"] for t in one["takes"]), abs=1e-3)
     assert one["version"] and one["seed"] == 4 and len(one["speakers"]) == 2
+    assert one["take_seconds"] == [5.0, 7.0]  # what deterministic_bound.py re-plans with
 
     for take in one["takes"]:
         stem = folder / take["name"]

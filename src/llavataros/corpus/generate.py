@@ -111,6 +111,7 @@ def generate_corpus(
     results = _run(jobs, workers, progress)
     summary = _summary(results, styles, seed, minutes, mirror)
     summary["novel_contexts"] = novel_contexts
+    summary["take_seconds"] = [float(take_seconds[0]), float(take_seconds[1])]
     write_json(out_dir / "corpus.json", summary)
     return summary
 
