@@ -5,16 +5,20 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from lightning.pytorch.callbacks import Callback
 
 from llavataros.errors import InputError
+from llavataros.eval.evaluate import run_folder
 from llavataros.model.checkpoint import load_checkpoint
+from llavataros.model.safe_state import load_state, save_state
 from llavataros.model.train import EpochShuffleSampler, read_config, train
 from tiny_corpus import TINY_TRAINING, write_tiny_corpus
 
@@ -67,6 +71,34 @@ def test_resume_after_crash_continues_the_loss_curve_exactly(tiny_data, tmp_path
     run = json.loads((resumed / "run.json").read_text())
     assert sum(len(names) for names in run["splits"].values()) == 5
     assert not any((resumed / "checkpoints").glob("*.pt"))  # pickle-free state only
+
+
+@pytest.mark.slow
+def test_trainer_checkpoints_load_for_inference_with_the_runs_metadata(tiny_data, tmp_path):
+    run = train(
+        tiny_data,
+        tmp_path / "run",
+        overrides=[*TINY, "trainer.max_epochs=3", "trainer.checkpoint_every_n_steps=3"],
+    )
+    final, final_metadata = load_checkpoint(run / "model")
+    last, metadata = load_checkpoint(run / "checkpoints" / "last.ckpt")
+    assert metadata["step"] == final_metadata["step"] and metadata["skeleton"]
+    assert "weights_sha256" not in metadata and metadata["checkpoint"].endswith("last.ckpt")
+    weights = last.state_dict()
+    assert all(torch.equal(tensor, weights[name]) for name, tensor in final.state_dict().items())
+    assert run_folder(run / "checkpoints" / "last.ckpt") == run  # evaluate finds the split
+    state = load_state(run / "checkpoints" / "last.ckpt")
+    state["state_dict"]["model.head.bias"] += 1.0  # the checkpoint's weights, not model/'s
+    save_state(state, run / "checkpoints" / "edited.ckpt")
+    edited, _ = load_checkpoint(run / "checkpoints" / "edited.ckpt")
+    assert torch.allclose(edited.head.bias, final.head.bias + 1.0)
+
+    lonely = tmp_path / "lonely" / "checkpoints"
+    lonely.mkdir(parents=True)
+    for source in run.glob("checkpoints/last.ckpt*"):
+        shutil.copy(source, lonely / source.name)
+    with pytest.raises(InputError, match="needs its run's model/ or best/"):
+        load_checkpoint(lonely / "last.ckpt")
 
 
 def test_unknown_or_wrong_config_values_fail_clearly(tmp_path):

@@ -19,6 +19,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+MODEL_HELP = "run folder, model folder or RUN/checkpoints/NAME.ckpt (default: the shipped model)"
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from llavataros.motion.info import describe_array, format_description
     from llavataros.motion.take import detect_fps, load_raw_array
@@ -170,7 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="text, .txt, .json words or .TextGrid (once per audio file); default: Whisper",
     )
-    p.add_argument("--model", help="run folder or checkpoint (default: the shipped model)")
+    p.add_argument(
+        "--model",
+        help=MODEL_HELP,
+    )
     p.add_argument(
         "--fps", type=float, help="output frame rate (default: the training corpus rate)"
     )
@@ -238,7 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("evaluate", _cmd_evaluate, "Score a model (or a folder of motions) on a corpus split.")
     p.add_argument("--data", required=True)
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--model", help="run folder or checkpoint (default: the shipped model)")
+    group.add_argument(
+        "--model",
+        help=MODEL_HELP,
+    )
     group.add_argument("--motions", help="folder of NAME.npy produced by any other system")
     p.add_argument("--split", default="test", choices=["train", "validation", "test", "all"])
     p.add_argument("--fgd", help="FGD extractor folder (default: the shipped one)")

@@ -41,7 +41,8 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default"
 
 
 def resolve_model_path(model: str | Path | None) -> Path:
-    """A run folder (its ``model/``), a checkpoint folder or file; None: the shipped default."""
+    """A run folder (its ``model/``), a checkpoint folder or file (also a trainer checkpoint
+    ``RUN/checkpoints/NAME.ckpt``); None: the shipped default."""
     if model is None:
         path = DEFAULT_MODEL_DIR
         if not (path / "model.json").exists():

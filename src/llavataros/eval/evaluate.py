@@ -113,8 +113,13 @@ def run_folder(model: str | Path | None) -> Path | None:
     if model is None:
         return None
     path = Path(model)
-    for candidate in (path, path.parent):
-        if (candidate / "run.json").is_file() and (candidate / "model").is_dir():
+    candidates = [path, path.parent]  # RUN, RUN/model or RUN/best
+    if path.suffix == ".ckpt":
+        candidates.append(path.parent.parent)  # RUN/checkpoints/NAME.ckpt
+    for candidate in candidates:
+        if (candidate / "run.json").is_file() and (
+            (candidate / "model").is_dir() or (candidate / "best").is_dir()
+        ):
             return candidate
     return None
 

@@ -37,6 +37,7 @@ FORMAT = "llavataros-llanimation"
 FORMAT_VERSION = 1
 WEIGHTS_NAME = "model.safetensors"
 METADATA_NAME = "model.json"
+TRAINING_SUFFIX = ".ckpt"  # trainer checkpoints in RUN/checkpoints (model.safe_state format)
 RESERVED = ("format", "format_version", "weights", "weights_sha256", "config", "package_version")
 
 
@@ -165,8 +166,11 @@ def save_checkpoint(
 def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[LlanimationModel, dict]:
     """Rebuild the model from ``model.json`` and load ``model.safetensors`` (no unpickling).
 
-    ``path`` is the checkpoint folder or either file. Returns ``(model in eval mode,
-    metadata dict as stored in model.json)``."""
+    ``path`` is the checkpoint folder or either file, or a trainer checkpoint
+    ``RUN/checkpoints/NAME.ckpt`` (see :func:`load_training_checkpoint`). Returns ``(model in
+    eval mode, metadata dict as stored in model.json)``."""
+    if Path(path).suffix == TRAINING_SUFFIX:
+        return load_training_checkpoint(path, device)
     weights_path, metadata_path = checkpoint_paths(path)
     if not metadata_path.is_file():
         raise InputError(metadata_path, "model checkpoint metadata not found")
@@ -211,4 +215,44 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[LlanimationM
     except RuntimeError as error:
         first = str(error).strip().splitlines()[0]
         raise InputError(weights_path, f"weights do not fit the model config ({first})") from None
+    return model.to(device).eval(), metadata
+
+
+def load_training_checkpoint(
+    path: str | Path, device: str = "cpu"
+) -> tuple[LlanimationModel, dict]:
+    """The model of a trainer checkpoint ``RUN/checkpoints/NAME.ckpt`` (to score a run part-way):
+    its weights, with the metadata (config, skeleton, statistics) of the run's exported model,
+    ``RUN/model`` or, while training still runs, ``RUN/best``. The metadata's ``epoch`` and
+    ``step`` become the checkpoint's and ``checkpoint`` names it."""
+    from llavataros.model.safe_state import load_state
+
+    path = Path(path)
+    run = path.parent.parent
+    exported = next((run / name for name in ("model", "best") if (run / name).is_dir()), None)
+    if exported is None:
+        raise InputError(
+            path, f"a trainer checkpoint needs its run's model/ or best/ in {run} (metadata)"
+        )
+    model, metadata = load_checkpoint(exported, device)
+    state = load_state(path, map_location=device)
+    prefix = "model."
+    weights = {
+        name[len(prefix) :]: tensor
+        for name, tensor in state.get("state_dict", {}).items()
+        if name.startswith(prefix)
+    }
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[0]
+        raise InputError(path, f"weights do not fit the run's model config ({first})") from None
+    metadata = dict(
+        metadata,
+        epoch=int(state.get("epoch", -1)),
+        step=int(state.get("global_step", -1)),
+        checkpoint=str(path),
+    )
+    for key in ("weights", "weights_sha256"):
+        metadata.pop(key, None)  # they describe the exported file, not these weights
     return model.to(device).eval(), metadata
