@@ -250,11 +250,14 @@ def shipped_run(run: Path, corpus: Path, epochs: int, seed: int, extra: list[str
     """The training run of the shipped default model as the ``cross`` variant: refused unless
     it is ``cross`` trained on ``corpus`` with ``configs/default.yaml``, ``epochs`` and
     ``seed`` and no other overrides, i.e. exactly what this script would train."""
+    from llavataros.configuration import from_dict
     from llavataros.model.train import read_config
+    from llavataros.model.train_config import TrainConfig
 
     description = json.loads((run / "run.json").read_text())
     metadata = json.loads((run / "model" / "model.json").read_text())
     settings = metadata["train_config"]
+    stored = from_dict(TrainConfig, settings)  # settings added since then take their defaults
     expected = read_config(DEFAULT_CONFIG, [f"trainer.max_epochs={epochs}", f"trainer.seed={seed}"])
     problems = [
         problem
@@ -268,7 +271,7 @@ def shipped_run(run: Path, corpus: Path, epochs: int, seed: int, extra: list[str
             (
                 "other model, data, optimiser or loss settings",
                 any(
-                    settings[key] != plain(asdict(getattr(expected, key)))
+                    asdict(getattr(stored, key)) != asdict(getattr(expected, key))
                     for key in ("data", "optimizer", "loss")
                 )
                 or metadata["config"]["width"] != expected.model.width,

@@ -78,7 +78,12 @@ def test_trainer_checkpoints_load_for_inference_with_the_runs_metadata(tiny_data
     run = train(
         tiny_data,
         tmp_path / "run",
-        overrides=[*TINY, "trainer.max_epochs=3", "trainer.checkpoint_every_n_steps=3"],
+        overrides=[
+            *TINY,
+            "trainer.max_epochs=3",
+            "trainer.checkpoint_every_n_steps=3",
+            "trainer.keep_all_checkpoints=true",
+        ],
     )
     final, final_metadata = load_checkpoint(run / "model")
     last, metadata = load_checkpoint(run / "checkpoints" / "last.ckpt")
@@ -87,6 +92,11 @@ def test_trainer_checkpoints_load_for_inference_with_the_runs_metadata(tiny_data
     weights = last.state_dict()
     assert all(torch.equal(tensor, weights[name]) for name, tensor in final.state_dict().items())
     assert run_folder(run / "checkpoints" / "last.ckpt") == run  # evaluate finds the split
+    steps = {int(p.stem.split("step=")[1]): p for p in run.glob("checkpoints/epoch=*.ckpt")}
+    assert len(steps) == 3  # keep_all_checkpoints: steps 3, 6 and 9
+    early, early_metadata = load_checkpoint(steps[min(steps)])
+    assert early_metadata["step"] == min(steps) < metadata["step"]
+    assert not torch.equal(early.head.weight, final.head.weight)
     state = load_state(run / "checkpoints" / "last.ckpt")
     state["state_dict"]["model.head.bias"] += 1.0  # the checkpoint's weights, not model/'s
     save_state(state, run / "checkpoints" / "edited.ckpt")

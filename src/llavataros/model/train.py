@@ -386,7 +386,7 @@ def _trainer(config: TrainConfig, run_dir: Path, metadata: dict, callbacks: list
         dirpath=run_dir / "checkpoints",
         every_n_train_steps=settings.checkpoint_every_n_steps,
         save_last=True,
-        save_top_k=1,
+        save_top_k=-1 if settings.keep_all_checkpoints else 1,
         monitor=None,
     )
     return L.Trainer(

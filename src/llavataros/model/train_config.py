@@ -54,6 +54,7 @@ class TrainerConfig:
     strategy: str = "auto"  # "ddp" for data-parallel training on several devices
     precision: str = "32-true"  # "bf16-mixed" / "16-mixed" for mixed precision
     checkpoint_every_n_steps: int = 200
+    keep_all_checkpoints: bool = False  # True: every step checkpoint stays (about 35 MB each)
     log_every_n_steps: int = 10
     validate_every_n_epochs: int = 1
     num_workers: int = 0
