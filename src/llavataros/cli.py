@@ -173,10 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="text, .txt, .json words or .TextGrid (once per audio file); default: Whisper",
     )
-    p.add_argument(
-        "--model",
-        help=MODEL_HELP,
-    )
+    p.add_argument("--model", help=MODEL_HELP)
     p.add_argument(
         "--fps", type=float, help="output frame rate (default: the training corpus rate)"
     )
@@ -244,10 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("evaluate", _cmd_evaluate, "Score a model (or a folder of motions) on a corpus split.")
     p.add_argument("--data", required=True)
     group = p.add_mutually_exclusive_group()
-    group.add_argument(
-        "--model",
-        help=MODEL_HELP,
-    )
+    group.add_argument("--model", help=MODEL_HELP)
     group.add_argument("--motions", help="folder of NAME.npy produced by any other system")
     p.add_argument("--split", default="test", choices=["train", "validation", "test", "all"])
     p.add_argument("--fgd", help="FGD extractor folder (default: the shipped one)")

@@ -112,9 +112,11 @@ def run_folder(model: str | Path | None) -> Path | None:
     """The training run folder of ``model`` (the folder with ``run.json``), if it is one."""
     if model is None:
         return None
+    from llavataros.model.checkpoint import TRAINING_SUFFIX
+
     path = Path(model)
     candidates = [path, path.parent]  # RUN, RUN/model or RUN/best
-    if path.suffix == ".ckpt":
+    if path.suffix == TRAINING_SUFFIX:
         candidates.append(path.parent.parent)  # RUN/checkpoints/NAME.ckpt
     for candidate in candidates:
         if (candidate / "run.json").is_file() and (

@@ -172,6 +172,61 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[LlanimationM
     if Path(path).suffix == TRAINING_SUFFIX:
         return load_training_checkpoint(path, device)
     weights_path, metadata_path = checkpoint_paths(path)
+    metadata, config = _read_metadata(metadata_path)
+    weights_path = metadata_path.with_name(metadata.get("weights", weights_path.name))
+    if not weights_path.is_file():
+        raise InputError(weights_path, "model weights not found")
+    expected = metadata.get("weights_sha256")
+    if expected is not None and _sha256(weights_path) != expected:
+        raise InputError(
+            weights_path, "model weights do not match model.json (corrupt or replaced file)"
+        )
+    try:
+        state = load_file(str(weights_path), device=device)
+    except Exception as error:  # noqa: BLE001 - safetensors raises several types
+        raise InputError(weights_path, f"not readable safetensors weights ({error})") from None
+    model = _model_with_weights(config, state, weights_path, "the model config")
+    return model.to(device).eval(), metadata
+
+
+def load_training_checkpoint(
+    path: str | Path, device: str = "cpu"
+) -> tuple[LlanimationModel, dict]:
+    """The model of a trainer checkpoint ``RUN/checkpoints/NAME.ckpt`` (to score a run part-way):
+    its weights, with the metadata (config, skeleton, statistics) of the run's exported model,
+    ``RUN/model`` or, while training still runs, ``RUN/best``. The metadata's ``epoch`` and
+    ``step`` become the checkpoint's and ``checkpoint`` names it."""
+    from llavataros.model.safe_state import load_state
+
+    path = Path(path)
+    run = path.parent.parent
+    exported = next((run / name for name in ("model", "best") if (run / name).is_dir()), None)
+    if exported is None:
+        raise InputError(
+            path, f"a trainer checkpoint needs its run's model/ or best/ in {run} (metadata)"
+        )
+    metadata, config = _read_metadata(checkpoint_paths(exported)[1])
+    state = load_state(path, map_location=device)
+    prefix = "model."
+    weights = {
+        name[len(prefix) :]: tensor
+        for name, tensor in state.get("state_dict", {}).items()
+        if name.startswith(prefix)
+    }
+    model = _model_with_weights(config, weights, path, "the run's model config")
+    metadata = dict(
+        metadata,
+        epoch=int(state.get("epoch", -1)),
+        step=int(state.get("global_step", -1)),
+        checkpoint=str(path),
+    )
+    for key in ("weights", "weights_sha256"):
+        metadata.pop(key, None)  # they describe the exported file, not these weights
+    return model.to(device).eval(), metadata
+
+
+def _read_metadata(metadata_path: Path) -> tuple[dict, ModelConfig]:
+    """``model.json`` and its model config, checked (format, version, config)."""
     if not metadata_path.is_file():
         raise InputError(metadata_path, "model checkpoint metadata not found")
     try:
@@ -195,64 +250,16 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[LlanimationM
         raise InputError(
             metadata_path, f"invalid model config: {getattr(error, 'problem', error)}"
         ) from None
+    return metadata, config
 
-    weights_path = metadata_path.with_name(metadata.get("weights", weights_path.name))
-    if not weights_path.is_file():
-        raise InputError(weights_path, "model weights not found")
-    expected = metadata.get("weights_sha256")
-    if expected is not None and _sha256(weights_path) != expected:
-        raise InputError(
-            weights_path, "model weights do not match model.json (corrupt or replaced file)"
-        )
-    try:
-        state = load_file(str(weights_path), device=device)
-    except Exception as error:  # noqa: BLE001 - safetensors raises several types
-        raise InputError(weights_path, f"not readable safetensors weights ({error})") from None
 
+def _model_with_weights(config: ModelConfig, state: dict, source: Path, what: str):
+    """A model built from ``config`` with ``state`` loaded strictly; a mismatch is an
+    :class:`InputError` naming ``source`` (``what``: the config it was checked against)."""
     model = LlanimationModel(config)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
         first = str(error).strip().splitlines()[0]
-        raise InputError(weights_path, f"weights do not fit the model config ({first})") from None
-    return model.to(device).eval(), metadata
-
-
-def load_training_checkpoint(
-    path: str | Path, device: str = "cpu"
-) -> tuple[LlanimationModel, dict]:
-    """The model of a trainer checkpoint ``RUN/checkpoints/NAME.ckpt`` (to score a run part-way):
-    its weights, with the metadata (config, skeleton, statistics) of the run's exported model,
-    ``RUN/model`` or, while training still runs, ``RUN/best``. The metadata's ``epoch`` and
-    ``step`` become the checkpoint's and ``checkpoint`` names it."""
-    from llavataros.model.safe_state import load_state
-
-    path = Path(path)
-    run = path.parent.parent
-    exported = next((run / name for name in ("model", "best") if (run / name).is_dir()), None)
-    if exported is None:
-        raise InputError(
-            path, f"a trainer checkpoint needs its run's model/ or best/ in {run} (metadata)"
-        )
-    model, metadata = load_checkpoint(exported, device)
-    state = load_state(path, map_location=device)
-    prefix = "model."
-    weights = {
-        name[len(prefix) :]: tensor
-        for name, tensor in state.get("state_dict", {}).items()
-        if name.startswith(prefix)
-    }
-    try:
-        model.load_state_dict(weights, strict=True)
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()[0]
-        raise InputError(path, f"weights do not fit the run's model config ({first})") from None
-    metadata = dict(
-        metadata,
-        epoch=int(state.get("epoch", -1)),
-        step=int(state.get("global_step", -1)),
-        checkpoint=str(path),
-    )
-    for key in ("weights", "weights_sha256"):
-        metadata.pop(key, None)  # they describe the exported file, not these weights
-    return model.to(device).eval(), metadata
+        raise InputError(source, f"weights do not fit {what} ({first})") from None
+    return model
