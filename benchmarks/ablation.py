@@ -68,7 +68,7 @@ from llavataros.eval.report import (  # noqa: E402
     semantic_table,
     speed_table,
 )
-from llavataros.model.config import FUSIONS  # noqa: E402
+from llavataros.models.llanimation.config import FUSIONS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO.parent / "shared" / "data" / "avataros-sample"
@@ -170,7 +170,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml
 
 def train_variant(data: Path, runs: Path, fusion: str, epochs: int, seed: int, extra: list[str]):
     """Train (or reuse) one fusion variant; returns ``(run folder, training seconds)``."""
-    from llavataros.model.train import train
+    from llavataros.training.train import train
 
     run = runs / fusion
     done = run / "ablation.json"
@@ -251,8 +251,8 @@ def shipped_run(run: Path, corpus: Path, epochs: int, seed: int, extra: list[str
     it is ``cross`` trained on ``corpus`` with ``configs/default.yaml``, ``epochs`` and
     ``seed`` and no other overrides, i.e. exactly what this script would train."""
     from llavataros.configuration import from_dict
-    from llavataros.model.train import read_config
-    from llavataros.model.train_config import TrainConfig
+    from llavataros.training.config import TrainConfig
+    from llavataros.training.train import read_config
 
     description = json.loads((run / "run.json").read_text())
     metadata = json.loads((run / "model" / "model.json").read_text())
@@ -297,7 +297,7 @@ def shipped_run(run: Path, corpus: Path, epochs: int, seed: int, extra: list[str
 
 def evaluate_all(clock, label, context, trained, out: Path, seed: int, baselines=BASELINES):
     """Summaries of every variant and baseline on ``context``; reports saved as JSON."""
-    from llavataros.pipeline import Animator
+    from llavataros.pipeline.animate import Animator
 
     summaries, animator = {}, None
     for fusion, info in trained.items():
@@ -349,7 +349,7 @@ def machine() -> str:
 
 
 def git_commit() -> str:
-    from llavataros.model.checkpoint import git_commit as commit
+    from llavataros.models.checkpoint import git_commit as commit
 
     return commit(REPO) or "unknown"
 

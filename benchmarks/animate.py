@@ -67,9 +67,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     common.set_threads(args.threads)
 
-    from llavataros.model.geometry import RootStatistics, output_to_motion
-    from llavataros.model.stream import generate
-    from llavataros.pipeline import Animator
+    from llavataros.models.geometry import output_to_motion
+    from llavataros.models.llanimation.generation import generate
+    from llavataros.pipeline.animate import Animator
 
     path = common.model_path(args.model)
     clip = common.speech_clip(args.seconds, args.speech)
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> dict:
     model_timing, output = common.measure(
         lambda: generate(animator.model, *inputs), args.repeats, 1
     )
-    stats = RootStatistics.from_dict(animator.metadata["root_statistics"])
+    stats = animator.metadata.root_statistics
     fk_timing, _ = common.measure(
         lambda: output_to_motion(output[0], stats, animator.skeleton, config.fps),
         args.repeats,

@@ -37,7 +37,8 @@ EXAMPLE_AUDIO = ROOT / "examples" / "hello.wav"
 EXAMPLE_TEXT = ROOT / "examples" / "hello.txt"
 SHIPPED_MODEL = ROOT / "src" / "llavataros" / "assets" / "default"
 SCRATCH = Path("/tmp/llavataros-bench")
-SAMPLE_RATE = 16000
+from llavataros.speech.audio import SAMPLE_RATE  # noqa: E402
+
 GAP_SECONDS = 0.3  # silence between repetitions of the example clip
 
 
@@ -261,13 +262,14 @@ def _repeated_speech(total: int):
 
 def _piper_speech(total: int, words_per_second: float = 3.2, seed: int = 0):
     """Corpus sentences spoken by the Piper voice (about 2.7 words per second)."""
-    from llavataros.corpus.speech import Synthesizer, Voice
-    from llavataros.corpus.text import generate_script
+    from llavataros.corpus.script import generate_script
+    from llavataros.corpus.speech_takes import speak_script
+    from llavataros.speech.tts import Synthesizer, Voice
 
     print(f"synthesising {total / SAMPLE_RATE:g} s of speech with Piper (once)", flush=True)
     rng = np.random.default_rng(seed)
     script = generate_script(rng, int(total / SAMPLE_RATE * words_per_second) + 10)
-    take = Synthesizer(threads=2).synthesize(script, Voice())
+    take = speak_script(Synthesizer(threads=2), script, Voice())
     if len(take.audio) < total:
         raise RuntimeError(f"Piper made {take.duration:.1f} s, fewer than asked: raise the rate")
     return _cut(take.audio, take.transcript.words, total, "synthesised")
@@ -288,7 +290,7 @@ def scratch_model(folder: Path = SCRATCH / "default-config-run") -> Path:
     if (folder / "model" / "model.json").exists():
         return folder
     sys.path.insert(0, str(ROOT / "tests"))
-    from llavataros.model.train import train
+    from llavataros.training.train import train
     from tiny_corpus import write_tiny_corpus
 
     print(f"training a default-config model for 2 steps into {folder} (once)", flush=True)
@@ -350,7 +352,7 @@ def _cell(value: Any) -> str:
 
 
 def save_json(figures: dict[str, Any], path: Path | None) -> None:
-    from llavataros.model.checkpoint import to_json_value
+    from llavataros.models.checkpoint import to_json_value
 
     if path is None:
         return

@@ -18,11 +18,11 @@ import time
 import numpy as np
 
 from llavataros.corpus.generate import generate_corpus
-from llavataros.corpus.motion import generate_motion
+from llavataros.corpus.procedural_motion import generate_motion
 from llavataros.corpus.quick_speech import quick_take
+from llavataros.corpus.script import generate_script
 from llavataros.corpus.styles import make_speakers
-from llavataros.corpus.text import generate_script
-from llavataros.eval.gestures import detect_gestures
+from llavataros.gestures.detectors import detect_gestures
 
 
 def main() -> None:

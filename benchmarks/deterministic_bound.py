@@ -30,12 +30,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, print_table, save_json  # noqa: E402
 from llavataros.corpus.generate import FPS, SPEAKER_SEED, take_plan  # noqa: E402
-from llavataros.corpus.motion import generate_motion  # noqa: E402
-from llavataros.corpus.speech import Synthesizer, generate_take  # noqa: E402
+from llavataros.corpus.procedural_motion import generate_motion  # noqa: E402
+from llavataros.corpus.speech_takes import generate_take  # noqa: E402
 from llavataros.corpus.styles import make_speakers  # noqa: E402
 from llavataros.eval import metrics  # noqa: E402
 from llavataros.eval.evaluate import build_context  # noqa: E402
 from llavataros.motion.take import Motion  # noqa: E402
+from llavataros.speech.tts import Synthesizer  # noqa: E402
 
 STORED_TOLERANCE = 1e-4  # metres/quaternion units: the takes are stored as float32
 

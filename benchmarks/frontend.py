@@ -118,8 +118,8 @@ def main(argv: list[str] | None = None) -> None:
         stages.append(
             Stage("alignment of given text", lambda r: aligner.align(r["load audio"], given_text))
         )
-    from llavataros.features.audio import ProsodyFeatures
-    from llavataros.features.text import TransformersTextEncoder
+    from llavataros.features.audio_encoders import ProsodyFeatures
+    from llavataros.features.text_encoders import TransformersTextEncoder
 
     load_start = time.perf_counter()
     text_encoder = TransformersTextEncoder()

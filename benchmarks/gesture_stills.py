@@ -3,7 +3,7 @@
 Generates one take (a corpus script with word times from ``quick_take``, no TTS), finds the
 first labelled gesture of every class and saves its peak frame as ``docs/gestures/CLASS.png``:
 front view (as rendered videos) beside a side view (the character turned so it faces right).
-Prints, per class, the peak time and whether the detectors of ``llavataros.eval.gestures``
+Prints, per class, the peak time and whether the detectors of ``llavataros.gestures.detectors``
 found that gesture.
 
     .venv/bin/python benchmarks/gesture_stills.py [--out docs/gestures] [--seed 3]
@@ -17,16 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from llavataros.corpus.classes import CLASS_NAMES
-from llavataros.corpus.motion import generate_motion
+from llavataros.corpus.procedural_motion import generate_motion
 from llavataros.corpus.quick_speech import quick_take
-from llavataros.corpus.speech import Voice
+from llavataros.corpus.script import generate_script
 from llavataros.corpus.styles import SpeakerStyle
-from llavataros.corpus.text import generate_script
-from llavataros.eval.gestures import detect_gestures, match_gestures
+from llavataros.gestures.classes import CLASS_NAMES
+from llavataros.gestures.detectors import detect_gestures, match_gestures
 from llavataros.motion import rotations
 from llavataros.motion.take import Motion
 from llavataros.render import render_frame, save_png
+from llavataros.speech.tts import Voice
 
 
 def turned(motion: Motion, angle: float) -> Motion:

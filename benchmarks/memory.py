@@ -39,7 +39,7 @@ def worker(case: str, model: Path, seconds: float, threads: int | None) -> dict:
     start_rss = common.current_rss_mb()
     import torch
 
-    from llavataros.pipeline import Animator
+    from llavataros.pipeline.animate import Animator
     from llavataros.speech.words import load_words_json
 
     animator = Animator.load(model, threads=torch.get_num_threads())  # keep --threads
@@ -82,7 +82,7 @@ def stream_file(animator, wav: Path, transcript, samples: list) -> int:
     """Feed ``wav`` in 100 ms chunks read from disk; RSS (MB) is appended every minute."""
     import soundfile
 
-    from llavataros.stream import AnimationStream
+    from llavataros.pipeline.stream import AnimationStream
 
     stream = AnimationStream(animator, transcript)
     frames = pushes = 0

@@ -22,9 +22,10 @@ import time
 
 import torch
 
-from llavataros.model.config import FUSIONS, ModelConfig, paper_scale_config
-from llavataros.model.llanimation import LlanimationModel
-from llavataros.model.stream import ModelStream, generate
+from llavataros.models.base import ModelStream
+from llavataros.models.llanimation.config import FUSIONS, ModelConfig, paper_scale_config
+from llavataros.models.llanimation.generation import generate
+from llavataros.models.llanimation.network import LlanimationModel
 
 
 def random_inputs(config: ModelConfig, frames: int):

@@ -33,7 +33,7 @@ import common
 
 def run_stream(animator, clip, chunk: int, words_mode: str, paced: bool, limit: float | None):
     """Push ``clip`` in chunks of ``chunk`` samples; per-push wall/CPU seconds, frames out."""
-    from llavataros.stream import AnimationStream
+    from llavataros.pipeline.stream import AnimationStream
 
     upfront = clip.transcript if words_mode == "upfront" else None
     pending = list(clip.transcript.words) if words_mode == "incremental" else []
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     import torch
 
-    from llavataros.pipeline import Animator
+    from llavataros.pipeline.animate import Animator
 
     path = common.model_path(args.model)
     clip = common.speech_clip(args.seconds, args.speech)

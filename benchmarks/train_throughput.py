@@ -31,13 +31,12 @@ import common
 def architecture(model: str | None):
     """``TrainConfig()`` with its model replaced by ``model``'s architecture when given, and the
     dimensions the default features give (MiniLM 384-d text, prosody audio)."""
-    from llavataros.features.audio import ProsodyFeatures
-    from llavataros.model.train import TrainConfig
+    from llavataros.features.audio_encoders import ProsodyFeatures
+    from llavataros.training.train import TrainConfig
 
     config = TrainConfig()
     if model:
-        from llavataros.model.checkpoint import load_checkpoint
-        from llavataros.pipeline import resolve_model_path
+        from llavataros.models.checkpoint import load_checkpoint, resolve_model_path
 
         network, _ = load_checkpoint(resolve_model_path(model))
         return dataclasses.replace(config, model=network.config)
@@ -66,11 +65,11 @@ def synthetic_steps(config, steps: int, warmup: int) -> dict:
     """Seconds per optimiser step on synthetic batches, and the frames in each."""
     import numpy as np
 
-    from llavataros.model.geometry import RootStatistics
-    from llavataros.model.losses import motion_loss
-    from llavataros.model.stream import run_segments
-    from llavataros.model.train import GestureTask, motion_targets
+    from llavataros.models.geometry import RootStatistics
+    from llavataros.models.llanimation.generation import run_segments
     from llavataros.motion.skeleton import AVATAROS
+    from llavataros.training.losses import motion_loss
+    from llavataros.training.train import GestureTask, motion_targets
 
     fps = config.data.fps
     frames = int(round(config.data.window_seconds * fps))
@@ -123,7 +122,7 @@ def lightning_steps(steps: int, threads: int | None) -> dict:
     from lightning.pytorch.callbacks import Callback
 
     sys.path.insert(0, str(common.ROOT / "tests"))
-    from llavataros.model.train import train
+    from llavataros.training.train import train
     from tiny_corpus import write_tiny_corpus
 
     class BatchClock(Callback):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from llavataros.errors import InputError
-from llavataros.features.audio import (
+from llavataros.features.audio_encoders import (
     ProsodyFeatures,
     TransformersAudioEncoder,
     interpolate_rows,

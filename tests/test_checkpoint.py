@@ -11,11 +11,19 @@ import torch
 
 import llavataros
 from llavataros.errors import InputError
-from llavataros.model.checkpoint import git_commit, load_checkpoint, save_checkpoint
-from llavataros.model.config import ModelConfig
-from llavataros.model.geometry import RootStatistics
-from llavataros.model.llanimation import LlanimationModel
-from llavataros.motion.skeleton import AVATAROS, Skeleton
+from llavataros.features.speaker import SpeakerVocabulary
+from llavataros.features.statistics import FeatureStatistics
+from llavataros.models.checkpoint import (
+    ModelMetadata,
+    git_commit,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
+from llavataros.models.geometry import RootStatistics
+from llavataros.models.llanimation.config import ModelConfig
+from llavataros.models.llanimation.network import LlanimationModel
+from llavataros.motion.skeleton import AVATAROS
 
 CONFIG = ModelConfig(
     fusion="cross",
@@ -34,11 +42,14 @@ CONFIG = ModelConfig(
 )
 METADATA = {
     "skeleton": AVATAROS,
-    "statistics": RootStatistics((0.0, 1.0, 0.0), (0.1, 0.1, 0.1)),
-    "speakers": ["alice", "bob"],
-    "features": {"text_model": "all-MiniLM-L6-v2", "audio": "prosody-v1"},
-    "training_fps": 30.0,
+    "root_statistics": RootStatistics((0.0, 1.0, 0.0), (0.1, 0.1, 0.1)),
+    "audio_statistics": FeatureStatistics(np.zeros(4, np.float32), np.ones(4, np.float32)),
+    "speakers": SpeakerVocabulary(("alice", "bob")),
+    "training_speakers": ["bob"],
+    "default_speaker": 1,
+    "features": {"text_model": "all-MiniLM-L6-v2", "audio_model": None, "settings": {"a": 1}},
     "corpus_fps": np.float64(60.0),
+    "train_config": {"note": "kept as provenance"},
 }
 
 
@@ -81,16 +92,20 @@ def test_round_trip_gives_the_same_model_and_metadata(tmp_path, monkeypatch):
     with torch.no_grad():
         torch.testing.assert_close(loaded(*inputs())[0], model(*inputs())[0], atol=0, rtol=0)
 
-    assert metadata["config"] == CONFIG.to_dict()
-    assert Skeleton.from_dict(metadata["skeleton"]).names == AVATAROS.names
-    np.testing.assert_allclose(
-        Skeleton.from_dict(metadata["skeleton"]).offsets, AVATAROS.offsets, atol=1e-6
-    )
-    assert RootStatistics.from_dict(metadata["statistics"]) == METADATA["statistics"]
-    assert metadata["speakers"] == ["alice", "bob"]
-    assert metadata["corpus_fps"] == 60.0 and metadata["training_fps"] == 30.0
-    assert metadata["package_version"] == llavataros.__version__
-    assert metadata["git_commit"] == git_commit()
+    assert isinstance(metadata, ModelMetadata) and metadata.family == "llanimation"
+    assert metadata.config == CONFIG and metadata.fps == 30.0
+    assert metadata.skeleton.names == AVATAROS.names
+    np.testing.assert_allclose(metadata.skeleton.offsets, AVATAROS.offsets, atol=1e-6)
+    assert metadata.root_statistics == METADATA["root_statistics"]
+    np.testing.assert_array_equal(metadata.audio_statistics.std, np.ones(4))
+    assert metadata.speakers.names == ("alice", "bob") and metadata.default_speaker == 1
+    assert metadata.training_speakers == ("bob",)
+    assert metadata.features.text_model == "all-MiniLM-L6-v2"
+    assert metadata.features.settings == {"a": 1}
+    assert metadata.corpus_fps == 60.0
+    assert metadata.provenance["train_config"] == {"note": "kept as provenance"}
+    assert metadata.provenance["package_version"] == llavataros.__version__
+    assert metadata.provenance["git_commit"] == git_commit()
     # The same checkpoint opens from either file path.
     assert load_checkpoint(tmp_path / "run" / "model.safetensors")[0].config == CONFIG
 
@@ -99,7 +114,7 @@ def test_file_paths_instead_of_a_folder(tmp_path):
     written = save_checkpoint(tmp_path / "best.safetensors", trained_model(), CONFIG, {})
     assert written == tmp_path / "best.json"
     model, metadata = load_checkpoint(tmp_path / "best.json")
-    assert metadata["weights"] == "best.safetensors" and model.config == CONFIG
+    assert metadata.provenance["weights"] == "best.safetensors" and model.config == CONFIG
 
 
 def test_missing_files_are_input_errors_naming_them(tmp_path):
@@ -167,3 +182,48 @@ def test_git_commit_is_read_from_git_files(tmp_path):
     (git / "packed-refs").write_text("# pack-refs\n" + "b" * 40 + " refs/heads/main\n")
     assert git_commit(tmp_path / "repo" / "src") == "b" * 40
     assert git_commit(tmp_path) is None or len(git_commit(tmp_path)) == 40
+
+
+def test_model_json_names_its_family_and_old_checkpoints_load_as_llanimation(tmp_path):
+    save_checkpoint(tmp_path, trained_model(), CONFIG, METADATA)
+    path = tmp_path / "model.json"
+    stored = json.loads(path.read_text())
+    assert stored["family"] == "llanimation" and stored["format_version"] == 2
+    del stored["family"], stored["weights_sha256"]
+    stored["format_version"] = 1  # as written before families had names
+    path.write_text(json.dumps(stored))
+    model, metadata = load_checkpoint(tmp_path)
+    assert metadata.family == "llanimation" and type(model).family == "llanimation"
+    path.write_text(json.dumps({**stored, "family": "puppet"}))
+    with pytest.raises(InputError, match=r"model.json: unknown model family 'puppet'"):
+        load_checkpoint(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "field, value, problem",
+    [
+        ("skeleton", {"names": ["a"]}, "invalid skeleton"),
+        ("speakers", "alice", "invalid speakers"),
+        ("corpus_fps", "fast", "invalid corpus_fps"),
+        ("default_speaker", 7, "default_speaker 7 is unknown"),
+    ],
+)
+def test_malformed_metadata_is_one_line_naming_the_file(tmp_path, field, value, problem):
+    save_checkpoint(tmp_path, trained_model(), CONFIG, METADATA)
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), field: value}))
+    with pytest.raises(InputError, match=f"model.json: {problem}") as error:
+        load_checkpoint(tmp_path)
+    assert "\n" not in str(error.value)
+
+
+def test_metadata_that_would_not_load_is_refused_before_writing(tmp_path):
+    with pytest.raises(InputError, match="invalid speakers"):
+        save_checkpoint(tmp_path / "run", trained_model(), CONFIG, {"speakers": 3})
+    assert not (tmp_path / "run" / "model.json").exists()
+
+
+def test_load_model_takes_a_family_name_for_the_shipped_model():
+    model, metadata = load_model("llanimation")
+    assert metadata.family == "llanimation" == type(model).family
+    assert load_model()[1].provenance["weights_sha256"] == metadata.provenance["weights_sha256"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from llavataros.cli import build_parser, main
-from llavataros.model.train import train
+from llavataros.training.train import train
 from tiny_corpus import write_tiny_corpus
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

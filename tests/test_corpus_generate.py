@@ -11,13 +11,13 @@ from praatio import textgrid as praat
 
 from llavataros.corpus.generate import generate_corpus, take_plan
 from llavataros.corpus.labels import GestureLabels
-from llavataros.corpus.speech import Voice
 from llavataros.corpus.styles import SpeakerStyle
 from llavataros.corpus.writers import textgrid_text, write_textgrid
 from llavataros.errors import InputError
 from llavataros.motion import load_take
 from llavataros.motion.mirror import is_mirrored, mirror_name
 from llavataros.speech.textgrid import load_textgrid
+from llavataros.speech.tts import Voice
 from llavataros.speech.words import Transcript, Word, load_words_json
 
 SUFFIXES = (".npy", ".wav", ".words.json", ".TextGrid", ".gestures.json")

@@ -10,20 +10,22 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from llavataros.corpus.classes import CLASS_NAMES
 from llavataros.corpus.curves import keyframe_curve, minimum_jerk, pulse_train
-from llavataros.corpus.motion import generate_motion, home_pose
 from llavataros.corpus.poses import solve_arm
+from llavataros.corpus.procedural_motion import generate_motion, home_pose
 from llavataros.corpus.quick_speech import quick_take
+from llavataros.corpus.script import generate_script
 from llavataros.corpus.shapes import RIGHT_WRIST_CLASSES
-from llavataros.corpus.speech import SpeechTake, Voice
+from llavataros.corpus.speech_takes import SpeechTake
 from llavataros.corpus.styles import SpeakerStyle, make_speakers
-from llavataros.corpus.text import generate_script
 from llavataros.errors import InputError
-from llavataros.eval.gestures import detect_gestures, match_gestures, to_body
+from llavataros.gestures.classes import CLASS_NAMES
+from llavataros.gestures.detectors import detect_gestures, match_gestures
+from llavataros.gestures.landmarks import to_body
 from llavataros.motion import load_take
 from llavataros.motion.kinematics import bone_lengths
 from llavataros.motion.mirror import mirror
+from llavataros.speech.tts import Voice
 from llavataros.speech.words import Transcript, Word
 
 SPEAKERS = make_speakers(6, np.random.default_rng(0))

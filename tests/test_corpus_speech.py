@@ -5,19 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llavataros.corpus.speech import (
+from llavataros.corpus.script import Script, Trigger, assemble_script, generate_script
+from llavataros.corpus.speech_takes import (
     MIN_TRIGGER_SPACING,
-    SAMPLE_RATE,
+    assemble_take,
+    generate_take,
+    speak_script,
+)
+from llavataros.errors import InputError
+from llavataros.speech.audio import SAMPLE_RATE
+from llavataros.speech.tts import (
     SpokenSentence,
     Synthesizer,
     Voice,
-    assemble_take,
-    generate_take,
     patch_voice_graph,
     word_phoneme_labels,
 )
-from llavataros.corpus.text import Script, Trigger, assemble_script, generate_script, split_words
-from llavataros.errors import InputError
+from llavataros.speech.words import split_words
 
 SHORT = Script(
     sentences=("My neighbor painted the red lamp in the garden.", "Nothing happened."),
@@ -33,7 +37,7 @@ def synthesizer() -> Synthesizer:
 
 @pytest.fixture(scope="module")
 def take(synthesizer):
-    return synthesizer.synthesize(SHORT, Voice())
+    return speak_script(synthesizer, SHORT, Voice())
 
 
 def test_patched_graph_takes_noise_inputs_and_returns_durations(synthesizer):
@@ -91,10 +95,10 @@ def test_triggers_get_the_times_of_their_words(take):
 
 
 def test_same_script_and_voice_give_identical_audio(synthesizer, take):
-    again = synthesizer.synthesize(SHORT, Voice())
+    again = speak_script(synthesizer, SHORT, Voice())
     assert again.audio.tobytes() == take.audio.tobytes()
     assert again.transcript == take.transcript
-    other = synthesizer.synthesize(SHORT, Voice(seed=1))
+    other = speak_script(synthesizer, SHORT, Voice(seed=1))
     assert other.audio.tobytes() != take.audio.tobytes()
 
 
@@ -102,7 +106,7 @@ def test_slower_speaking_rate_gives_longer_speech(synthesizer):
     script = assemble_script([_sentence("Anna painted the red lamp in the garden.")])
     durations = {}
     for scale in (0.8, 1.3):
-        spoken = synthesizer.synthesize(script, Voice(length_scale=scale, edge_pause=0.0))
+        spoken = speak_script(synthesizer, script, Voice(length_scale=scale, edge_pause=0.0))
         durations[scale] = spoken.transcript.words[-1].end - spoken.transcript.words[0].start
     # Piper rounds every phoneme id up to whole frames, so time grows less than the scale
     assert 1.2 < durations[1.3] / durations[0.8] < 1.3 / 0.8
@@ -110,8 +114,8 @@ def test_slower_speaking_rate_gives_longer_speech(synthesizer):
 
 def test_pitch_shift_keeps_the_speaking_rate_and_raises_the_pitch(synthesizer):
     script = assemble_script([_sentence("Anna painted the red lamp in the garden.")])
-    low = synthesizer.synthesize(script, Voice(edge_pause=0.0))
-    high = synthesizer.synthesize(script, Voice(edge_pause=0.0, pitch_semitones=4.0))
+    low = speak_script(synthesizer, script, Voice(edge_pause=0.0))
+    high = speak_script(synthesizer, script, Voice(edge_pause=0.0, pitch_semitones=4.0))
     assert high.duration == pytest.approx(low.duration, rel=0.1)
     assert _median_pitch(high.audio) / _median_pitch(low.audio) == pytest.approx(
         2 ** (4 / 12), rel=0.08
@@ -157,27 +161,27 @@ def test_generated_takes_keep_triggers_a_second_apart(synthesizer):
     assert len(script.words) >= 60 and len(take.transcript.words) == len(script.words)
     assert take.dropped == () and len(take.triggers) == len(script.triggers) > 0
     assert np.all(np.diff([t.start for t in take.triggers]) >= MIN_TRIGGER_SPACING)
-    again = synthesizer.synthesize(script, voice)  # the take can be made again from its script
+    again = speak_script(synthesizer, script, voice)  # the take can be made again from its script
     assert again.audio.tobytes() == take.audio.tobytes()
 
 
 @pytest.mark.slow
 def test_a_fresh_synthesizer_gives_the_same_bytes(take):
     fresh = Synthesizer(threads=2)
-    assert fresh.synthesize(SHORT, Voice()).audio.tobytes() == take.audio.tobytes()
+    assert speak_script(fresh, SHORT, Voice()).audio.tobytes() == take.audio.tobytes()
 
 
 @pytest.mark.slow
 def test_generated_script_words_all_get_times(synthesizer):
     script = generate_script(np.random.default_rng(9), 50, novel_contexts=True)
-    take = synthesizer.synthesize(script, Voice(pitch_semitones=-2.0, seed=2))
+    take = speak_script(synthesizer, script, Voice(pitch_semitones=-2.0, seed=2))
     assert [w.word for w in take.transcript.words] == list(script.words)
     starts = np.array([w.start for w in take.transcript.words])
     assert np.all(np.diff(starts) > 0)
 
 
 def _sentence(text: str):
-    from llavataros.corpus.text import Sentence
+    from llavataros.corpus.script import Sentence
 
     return Sentence(text, split_words(text))
 

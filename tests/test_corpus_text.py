@@ -7,13 +7,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from llavataros.corpus.classes import CLASS_NAMES, GESTURE_CLASSES, TRIGGER_TO_CLASS
-from llavataros.corpus.text import (
+from llavataros.corpus.script import (
     MIN_TRIGGER_GAP,
     generate_script,
     is_forbidden_filler,
     is_trigger_word,
-    split_words,
 )
 from llavataros.corpus.vocabulary import (
     FUNCTION_WORDS,
@@ -23,6 +21,8 @@ from llavataros.corpus.vocabulary import (
     TRIGGER_MARK,
     plural,
 )
+from llavataros.gestures.classes import CLASS_NAMES, GESTURE_CLASSES, TRIGGER_TO_CLASS
+from llavataros.speech.words import split_words
 
 CONTEXTS = pytest.mark.parametrize("novel", [False, True], ids=["training", "novel"])
 

@@ -20,11 +20,11 @@ from llavataros.data.dataset import (
 )
 from llavataros.data.index import base_name, index_takes, read_transcript, split_takes
 from llavataros.errors import InputError
-from llavataros.features.audio import ProsodyFeatures
+from llavataros.features.audio_encoders import ProsodyFeatures
 from llavataros.features.cache import FeatureCache
 from llavataros.features.frames import FeatureExtractor
 from llavataros.features.speaker import SpeakerVocabulary
-from llavataros.features.text import TextEncoder
+from llavataros.features.text_encoders import TextEncoder
 
 RATE = 16000
 SOURCE_FPS = 60
@@ -272,7 +272,7 @@ def test_motion_and_audio_of_different_lengths(corpus, extractor):
 @pytest.mark.sample
 @pytest.mark.slow
 def test_real_sample_take_is_frame_aligned(sample_dir, tmp_path):
-    from llavataros.features.text import TransformersTextEncoder
+    from llavataros.features.text_encoders import TransformersTextEncoder
 
     records = index_takes(sample_dir)
     assert [(r.style, r.base_name) for r in records] == [("Neutral", "001_Neutral_0_x_1_0")]

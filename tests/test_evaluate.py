@@ -30,7 +30,7 @@ from llavataros.eval.fgd import train_fgd_from_corpus
 from llavataros.eval.report import COLUMNS, report_markdown
 from llavataros.motion.resample import resample
 from llavataros.motion.take import load_take, save_take
-from llavataros.pipeline import AnimationResult
+from llavataros.pipeline.animate import AnimationResult
 from tiny_corpus import TINY_TRAINING, write_tiny_corpus
 
 TINY_MODEL = [*TINY_TRAINING, "trainer.max_steps=2"]
@@ -204,7 +204,7 @@ def test_plain_turns_nan_into_null():
 
 @pytest.mark.slow
 def test_tiny_model_and_baselines_go_through_the_same_scoring(corpus, test_names, tmp_path):
-    from llavataros.model.train import train
+    from llavataros.training.train import train
 
     run = train(corpus, tmp_path / "run", overrides=TINY_MODEL)
     fgd = train_fgd_from_corpus(corpus, tmp_path / "fgd", epochs=5)

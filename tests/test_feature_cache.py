@@ -7,7 +7,7 @@ import pytest
 import soundfile
 
 from llavataros.errors import InputError
-from llavataros.features.audio import ProsodyFeatures
+from llavataros.features.audio_encoders import ProsodyFeatures
 from llavataros.features.cache import (
     FeatureCache,
     cache_key,
@@ -20,7 +20,7 @@ from llavataros.features.speaker import (
     SpeakerVocabulary,
     style_from_take_name,
 )
-from llavataros.features.text import TextEncoder
+from llavataros.features.text_encoders import TextEncoder
 from llavataros.speech.words import Transcript, Word
 
 RATE = 16000

@@ -7,16 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from llavataros.corpus.classes import CLASS_NAMES
 from llavataros.corpus.curves import minimum_jerk
-from llavataros.eval.gestures import (
+from llavataros.gestures.classes import CLASS_NAMES
+from llavataros.gestures.detectors import (
     DetectedGesture,
     DetectorConfig,
-    body_frame,
     detect_gestures,
     match_gestures,
-    to_body,
 )
+from llavataros.gestures.landmarks import body_frame, to_body
 
 ROOT = np.array([0.0, 0.886, 0.0])
 SPINE2_ABOVE_ROOT = 0.408

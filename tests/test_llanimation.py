@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from llavataros.errors import InputError
-from llavataros.model.config import FUSIONS, ModelConfig, paper_scale_config
-from llavataros.model.geometry import (
+from llavataros.models.geometry import (
     RootStatistics,
     forward_kinematics,
     matrix_to_quaternion,
@@ -19,10 +18,11 @@ from llavataros.model.geometry import (
     quaternion_to_matrix,
     sixd_to_matrix,
 )
-from llavataros.model.llanimation import LlanimationModel
-from llavataros.model.losses import LossWeights, geodesic_angle, motion_loss, motion_to_target
+from llavataros.models.llanimation.config import FUSIONS, ModelConfig, paper_scale_config
+from llavataros.models.llanimation.network import LlanimationModel
 from llavataros.motion import kinematics, rotations
 from llavataros.motion.skeleton import AVATAROS
+from llavataros.training.losses import LossWeights, geodesic_angle, motion_loss, motion_to_target
 
 TEXT, AUDIO, FRAMES = 12, 5, 24
 

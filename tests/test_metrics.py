@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from llavataros.errors import InputError
-from llavataros.eval import beats, metrics
+from llavataros.eval import metrics, onsets
 from llavataros.motion.skeleton import LEFT_WRIST, RIGHT_WRIST
 from llavataros.motion.take import Motion
 
@@ -165,18 +165,18 @@ def test_onsets_of_a_click_train():
     for time in truth:
         start = int(time * sample_rate)
         audio[start : start + 400] += noise_burst(400, rng)
-    hop = beats.default_hop(sample_rate)
-    strength = beats.onset_strength(audio, sample_rate, hop)
+    hop = onsets.default_hop(sample_rate)
+    strength = onsets.onset_strength(audio, sample_rate, hop)
     assert strength.shape == (len(audio) // hop + 1,)
-    found = beats.audio_onsets(audio, sample_rate)
+    found = onsets.audio_onsets(audio, sample_rate)
     assert len(found) == len(truth)
     assert np.all((found - truth >= -1e-9) & (found - truth <= 0.03))
 
 
 def test_onsets_of_silence_and_spacing():
     sample_rate = 8000
-    assert len(beats.audio_onsets(np.zeros(sample_rate), sample_rate)) == 0
+    assert len(onsets.audio_onsets(np.zeros(sample_rate), sample_rate)) == 0
     strength = np.zeros(200)
     strength[[50, 53, 120]] = [1.0, 0.9, 0.8]  # 53 is 30 ms after 50: closer than 0.1 s
-    found = beats.detect_onsets(strength, frame_rate=100.0)
+    found = onsets.detect_onsets(strength, frame_rate=100.0)
     np.testing.assert_allclose(found, [0.5, 1.2])

@@ -7,9 +7,10 @@ import random
 import pytest
 import torch
 
-from llavataros.model.config import FUSIONS, ModelConfig
-from llavataros.model.llanimation import LlanimationModel
-from llavataros.model.stream import ModelStream, generate
+from llavataros.models.base import ModelStream
+from llavataros.models.llanimation.config import FUSIONS, ModelConfig
+from llavataros.models.llanimation.generation import generate
+from llavataros.models.llanimation.network import LlanimationModel
 
 TEXT, AUDIO = 8, 4
 
@@ -160,7 +161,7 @@ def test_ten_minutes_run_with_bounded_memory():
             stream.push(text[:, start:stop], mask[:, start:stop], audio[:, start:stop], speaker)
         )
         largest = max(largest, stream.pending_frames)
-        assert all(t.shape[1] <= 60 for t in stream.memory.tensors())
+        assert all(t.shape[1] <= 60 for t in stream.state.memory.tensors())
     outputs.append(stream.flush())
     assert largest == 15
     torch.testing.assert_close(torch.cat(outputs, dim=1), offline, atol=1e-5, rtol=0)

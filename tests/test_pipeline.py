@@ -10,12 +10,12 @@ import pytest
 import soundfile
 
 from llavataros.errors import InputError
-from llavataros.model.train import train
 from llavataros.motion.kinematics import bone_lengths
-from llavataros.pipeline import Animator
+from llavataros.pipeline.animate import Animator
+from llavataros.pipeline.stream import AnimationStream
 from llavataros.speech.audio import load_audio
 from llavataros.speech.words import Transcript, Word
-from llavataros.stream import AnimationStream
+from llavataros.training.train import train
 from tiny_corpus import TINY_TRAINING, write_tiny_corpus
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -85,7 +85,7 @@ def test_unknown_or_untrained_speaker_is_a_clear_error(animator, speech):
     with pytest.raises(InputError, match="Grumpy"):
         animator.animate(speech[0], speech[1], speaker="Grumpy")
     # a known style name the model never trained on (its embedding is untrained)
-    assert set(animator.metadata["training_speakers"]) == {"Neutral", "Happy"}
+    assert set(animator.metadata.training_speakers) == {"Neutral", "Happy"}
     with pytest.raises(InputError, match="not in this model's training data"):
         animator.animate(speech[0], speech[1], speaker="Angry")
     animator.animate(speech[0], speech[1], speaker="Happy")
@@ -113,7 +113,7 @@ def test_stream_of_ten_minutes_keeps_bounded_buffers(animator):
     for index in range(10 * 60 * 10):
         chunk[:] = 0.1 * rng.standard_normal(1600) * (index % 7 < 4)
         frames += len(stream.push(chunk))
-        sizes = max(sizes, len(stream.audio), len(stream.model_root))
+        sizes = max(sizes, len(stream.audio), len(stream.assembler.model_root))
     frames += len(stream.finish())
     assert frames == 600 * 60
     assert sizes < 16000  # under one second of audio or frames is ever kept

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from llavataros.errors import InputError
-from llavataros.features.text import (
+from llavataros.features.text_encoders import (
     TextEncoder,
     TransformersTextEncoder,
     last_token_per_word,

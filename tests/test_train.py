@@ -17,9 +17,9 @@ from lightning.pytorch.callbacks import Callback
 
 from llavataros.errors import InputError
 from llavataros.eval.evaluate import run_folder
-from llavataros.model.checkpoint import load_checkpoint
-from llavataros.model.safe_state import load_state, save_state
-from llavataros.model.train import EpochShuffleSampler, read_config, train
+from llavataros.models.checkpoint import load_checkpoint
+from llavataros.models.safe_state import load_state, save_state
+from llavataros.training.train import EpochShuffleSampler, read_config, train
 from tiny_corpus import TINY_TRAINING, write_tiny_corpus
 
 TINY = [*TINY_TRAINING, "trainer.log_every_n_steps=1"]
@@ -63,8 +63,8 @@ def test_resume_after_crash_continues_the_loss_curve_exactly(tiny_data, tmp_path
 
     for folder in ("model", "best"):
         model, metadata = load_checkpoint(resumed / folder)
-        assert metadata["corpus_fps"] == 60.0
-        assert set(metadata["speakers"]["names"]) >= {"Neutral", "Happy"}
+        assert metadata.family == "llanimation" and metadata.corpus_fps == 60.0
+        assert set(metadata.speakers.names) >= {"Neutral", "Happy"}
         assert model.config.text_dim == 384 and model.config.fps == 30.0
     saved = (resumed / "config.yaml").read_text()
     assert "fusion: cross" in saved
@@ -87,15 +87,16 @@ def test_trainer_checkpoints_load_for_inference_with_the_runs_metadata(tiny_data
     )
     final, final_metadata = load_checkpoint(run / "model")
     last, metadata = load_checkpoint(run / "checkpoints" / "last.ckpt")
-    assert metadata["step"] == final_metadata["step"] and metadata["skeleton"]
-    assert "weights_sha256" not in metadata and metadata["checkpoint"].endswith("last.ckpt")
+    assert metadata.provenance["step"] == final_metadata.provenance["step"] and metadata.skeleton
+    assert "weights_sha256" not in metadata.provenance
+    assert metadata.provenance["checkpoint"].endswith("last.ckpt")
     weights = last.state_dict()
     assert all(torch.equal(tensor, weights[name]) for name, tensor in final.state_dict().items())
     assert run_folder(run / "checkpoints" / "last.ckpt") == run  # evaluate finds the split
     steps = {int(p.stem.split("step=")[1]): p for p in run.glob("checkpoints/epoch=*.ckpt")}
     assert len(steps) == 3  # keep_all_checkpoints: steps 3, 6 and 9
     early, early_metadata = load_checkpoint(steps[min(steps)])
-    assert early_metadata["step"] == min(steps) < metadata["step"]
+    assert early_metadata.provenance["step"] == min(steps) < metadata.provenance["step"]
     assert not torch.equal(early.head.weight, final.head.weight)
     state = load_state(run / "checkpoints" / "last.ckpt")
     state["state_dict"]["model.head.bias"] += 1.0  # the checkpoint's weights, not model/'s

@@ -7,7 +7,11 @@ import random
 import pytest
 import torch
 
-from llavataros.model.transformer_xl import TransformerXL, keep_last, sinusoid_encodings
+from llavataros.models.llanimation.transformer_xl import (
+    TransformerXL,
+    keep_last,
+    sinusoid_encodings,
+)
 
 WIDTH, MEMORY = 16, 5
 

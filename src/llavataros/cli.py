@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from llavataros.errors import InputError
+from llavataros.motion.timing import MODEL_FPS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -84,7 +85,7 @@ def _cmd_synth_corpus(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from llavataros.model.train import train
+    from llavataros.training.train import train
 
     run_dir = train(
         data_dir=args.data,
@@ -98,7 +99,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_animate(args: argparse.Namespace) -> int:
-    from llavataros.pipeline import Animator
+    from llavataros.pipeline.animate import Animator
 
     animator = Animator.load(
         args.model, text_model=args.text_model, audio_model=args.audio_model, threads=args.threads
@@ -196,7 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("features", _cmd_features, "Compute and cache model inputs for a folder of takes.")
     p.add_argument("data_dir")
-    p.add_argument("--fps", type=float, default=30.0, help="feature frame rate (default 30)")
+    p.add_argument(
+        "--fps", type=float, default=MODEL_FPS, help=f"feature frame rate (default {MODEL_FPS:g})"
+    )
     p.add_argument("--cache", help="cache folder (default: DATA_DIR/.cache)")
     p.add_argument("--text-model", help="transformers model folder (default: bundled MiniLM)")
     p.add_argument("--audio-model", help="transformers speech encoder (default: prosody features)")

@@ -5,7 +5,7 @@ Per take: a script and its Piper speech (:mod:`.text`, :mod:`.speech`), procedur
 ``NAME.wav`` (16 kHz PCM), ``NAME.words.json``, ``NAME.TextGrid`` and ``NAME.gestures.json``
 (labels and the speaker style). Names are ``NNN_<Speaker>_k_x_1_0`` with ``NNN`` the take
 number and ``k`` the speaker's own take count. ``corpus.json`` sums up the corpus and the
-detector check of every take (:mod:`llavataros.eval.gestures`).
+detector check of every take (:mod:`llavataros.gestures.detectors`).
 
 Determinism: speakers come from ``seed``; take ``i`` draws its text from
 ``default_rng([seed, i, 0])`` and its motion from ``default_rng([seed, i, 1])`` only, so the
@@ -31,12 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from llavataros.corpus.classes import CLASS_NAMES
-from llavataros.corpus.motion import generate_motion
+from llavataros.corpus.procedural_motion import generate_motion
 from llavataros.corpus.styles import SpeakerStyle, make_speakers
 from llavataros.corpus.writers import write_json, write_motion, write_textgrid, write_wav
 from llavataros.errors import InputError
-from llavataros.eval.gestures import detect_gestures, match_gestures
+from llavataros.gestures.classes import CLASS_NAMES
+from llavataros.gestures.detectors import detect_gestures, match_gestures
 from llavataros.speech.words import save_words_json
 
 CORPUS_VERSION = "1"
@@ -144,14 +144,14 @@ def _start_worker() -> None:
     """Load the Piper voice once per process (single-threaded: processes give parallelism)."""
     global _SYNTHESIZER
     if _SYNTHESIZER is None:
-        from llavataros.corpus.speech import Synthesizer
+        from llavataros.speech.tts import Synthesizer
 
         _SYNTHESIZER = Synthesizer(threads=1)
 
 
 def make_take(job: TakeJob) -> dict:
     """Synthesize, animate and write one take (and its mirror); returns their summaries."""
-    from llavataros.corpus.speech import generate_take
+    from llavataros.corpus.speech_takes import generate_take
     from llavataros.motion.mirror import mirror, mirror_name
 
     _start_worker()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from llavataros.corpus.beats import BeatCandidate
+from llavataros.corpus.beat_candidates import BeatCandidate
 from llavataros.corpus.shapes import (
     KEEP_OUT_MARGIN,
     GestureShape,

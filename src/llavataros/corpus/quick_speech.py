@@ -1,18 +1,23 @@
 """A stand-in for synthesised speech: word times from a simple duration model and a buzzy
 syllable per word, without Piper (for tests and quick experiments on the motion generator).
 
-The result is a real :class:`~llavataros.corpus.speech.SpeechTake` whose trigger words keep the
-``MIN_TRIGGER_SPACING`` rule of the speech module, so it exercises the same code paths as a
-Piper take, in milliseconds.
+The result is a real :class:`~llavataros.corpus.speech_takes.SpeechTake` whose trigger words
+keep the ``MIN_TRIGGER_SPACING`` rule of the speech takes, so it exercises the same code paths
+as a Piper take, in milliseconds.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from llavataros.corpus.speech import MIN_TRIGGER_SPACING, SAMPLE_RATE, SpeechTake, TimedTrigger
-from llavataros.corpus.text import Script, split_words
-from llavataros.speech.words import Transcript, Word
+from llavataros.corpus.script import Script
+from llavataros.corpus.speech_takes import (
+    MIN_TRIGGER_SPACING,
+    SAMPLE_RATE,
+    SpeechTake,
+    TimedTrigger,
+)
+from llavataros.speech.words import Transcript, Word, split_words
 
 EDGE_PAUSE = 0.5  # s of silence at both ends
 SENTENCE_PAUSE = 0.35  # s between sentences

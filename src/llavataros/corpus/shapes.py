@@ -1,7 +1,7 @@
 """Keyframed wrist paths of the ten semantic gestures (SPEC section 4 table).
 
 Every gesture is preparation -> stroke -> hold -> retraction (McNeill's gesture phases),
-written as wrist keyframes in the body frame of :mod:`llavataros.eval.gestures` (metres,
+written as wrist keyframes in the body frame of :mod:`llavataros.gestures.detectors` (metres,
 relative to Spine2; +X the character's left, +Y up, +Z forward). Peak poses sit well inside
 the table's thresholds (at least 4 cm, usually 6-10 cm, from every edge) so a detector finds
 the class and no other. Paths are monotone in X from the rest ("home") pose to the peak and
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llavataros.corpus.classes import CLASS_NAMES
-from llavataros.eval.gestures import CHEST_POINT, MOUTH_POINT, RIGHT_TEMPLE, DetectorConfig
+from llavataros.gestures.classes import CLASS_NAMES
+from llavataros.gestures.detectors import DetectorConfig
+from llavataros.gestures.landmarks import CHEST_POINT, MOUTH_POINT, RIGHT_TEMPLE
 
 RIGHT_WRIST_CLASSES = ("YOU", "NO", "EAT")  # the table names the right wrist
 TWO_HANDED_CLASSES = ("BIG", "SMALL", "ALL")

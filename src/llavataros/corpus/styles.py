@@ -17,7 +17,7 @@ import numpy as np
 from llavataros.errors import InputError
 
 if TYPE_CHECKING:
-    from llavataros.corpus.speech import Voice
+    from llavataros.speech.tts import Voice
 
 SPEAKER_NAMES = (
     "Ada",
@@ -107,7 +107,7 @@ class SpeakerStyle:
 
 def make_speakers(k: int, rng: np.random.Generator) -> tuple[SpeakerStyle, ...]:
     """``k`` distinct speaker styles (``k <= 20``) drawn from ``rng``; same state, same styles."""
-    from llavataros.corpus.speech import Voice
+    from llavataros.speech.tts import Voice
 
     if not 1 <= k <= len(SPEAKER_NAMES):
         raise InputError(None, f"number of speakers must be in 1..{len(SPEAKER_NAMES)}, got {k}")

@@ -1,7 +1,7 @@
 """Word lists and clause templates of the synthetic corpus text (SPEC section 4).
 
 Two disjoint context sets share only function words (the, a, was, to, ...) and the trigger words
-of :mod:`llavataros.corpus.classes`:
+of :mod:`llavataros.gestures.classes`:
 
 - ``TRAINING`` makes the training corpus;
 - ``NOVEL`` (``generate_script(..., novel_contexts=True)``) makes sentences the training corpus

@@ -1,7 +1,6 @@
 """Corpus indexing, take-level splits and training windows."""
 
 from llavataros.data.dataset import (
-    FeatureStatistics,
     PreparedTake,
     WindowDataset,
     audio_statistics,
@@ -11,7 +10,6 @@ from llavataros.data.dataset import (
 from llavataros.data.index import TakeRecord, index_takes, read_transcript, split_takes
 
 __all__ = [
-    "FeatureStatistics",
     "PreparedTake",
     "TakeRecord",
     "WindowDataset",

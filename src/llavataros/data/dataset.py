@@ -20,7 +20,8 @@ from llavataros.errors import InputError
 from llavataros.features.cache import FeatureCache
 from llavataros.features.frames import FeatureExtractor, FrameFeatures
 from llavataros.features.speaker import SpeakerVocabulary
-from llavataros.features.text import expand_words, frame_word_index
+from llavataros.features.statistics import FeatureStatistics
+from llavataros.features.text_encoders import expand_words, frame_word_index
 from llavataros.motion.resample import resample
 from llavataros.motion.take import load_take
 from llavataros.speech.words import Transcript
@@ -55,25 +56,6 @@ class PreparedTake:
         """The dense :class:`FrameFeatures` of the whole take."""
         text, mask = expand_words(self.word_vectors, self.word_index)
         return FrameFeatures(text=text, text_mask=mask, audio=self.audio, fps=self.fps)
-
-
-@dataclass(frozen=True)
-class FeatureStatistics:
-    """Per-dimension mean and standard deviation ``(d,)`` of a feature stream."""
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    def normalize(self, values: np.ndarray) -> np.ndarray:
-        """``(values - mean) / std`` as float32."""
-        return ((values - self.mean) / self.std).astype(np.float32)
-
-    def to_dict(self) -> dict:
-        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> FeatureStatistics:
-        return cls(np.asarray(data["mean"], np.float32), np.asarray(data["std"], np.float32))
 
 
 def corpus_vocabulary(

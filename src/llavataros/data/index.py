@@ -22,6 +22,7 @@ from llavataros.motion.skeleton import NUM_JOINTS
 from llavataros.speech.words import Transcript
 
 SPLITS = ("train", "validation", "test")
+SPLIT_FILE = "split.json"  # optional {"train": [names], "validation": [...], "test": [...]}
 
 
 @dataclass(frozen=True)
@@ -202,3 +203,20 @@ def select_splits(
             raise InputError(source, f"{split} lists takes that are not in the data: {missing[:3]}")
         splits[split] = [by_name[name] for name in names]
     return splits
+
+
+def split_records(
+    data_dir: Path,
+    records: list[TakeRecord],
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+) -> dict[str, list[TakeRecord]]:
+    """Take-level split: ``DATA/split.json`` if present, else :func:`split_takes` by group."""
+    split_file = Path(data_dir) / SPLIT_FILE
+    if not split_file.exists():
+        return split_takes(records, fractions, seed)
+    try:
+        listed = json.loads(split_file.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise InputError(split_file, f"not valid JSON ({error})") from None
+    return select_splits(records, listed, split_file)

@@ -11,11 +11,12 @@ from tqdm import tqdm
 from llavataros.data.dataset import corpus_vocabulary, prepare_take
 from llavataros.data.index import index_takes
 from llavataros.features.build import build_extractor
+from llavataros.motion.timing import MODEL_FPS
 
 
 def compute_corpus_features(
     data_dir: str | Path,
-    fps: float = 30.0,
+    fps: float = MODEL_FPS,
     cache_dir: str | Path | None = None,
     text_model: str | Path | None = None,
     audio_model: str | Path | None = None,

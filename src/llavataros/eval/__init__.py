@@ -8,7 +8,6 @@ from llavataros.eval.baselines import (
     nearest_neighbour_baseline,
     random_segment_baseline,
 )
-from llavataros.eval.beats import audio_onsets, detect_onsets, onset_strength
 from llavataros.eval.metrics import (
     beat_alignment,
     fgd,
@@ -20,6 +19,7 @@ from llavataros.eval.metrics import (
     training_mean_speed,
     wrist_speed_histogram,
 )
+from llavataros.eval.onsets import audio_onsets, detect_onsets, onset_strength
 from llavataros.eval.report import metrics_table, report_markdown, semantic_table, speed_table
 
 __all__ = [

@@ -4,7 +4,7 @@
 Every system goes through the same scoring code, :func:`score_system`:
 
 - the takes of the split are those the model was trained against: ``RUN/run.json`` "splits"
-  when the model is a run folder, else :func:`~llavataros.model.train.split_records` on the
+  when the model is a run folder, else :func:`~llavataros.training.train.split_records` on the
   data folder (``DATA/split.json`` or the deterministic split of the training config);
 - a model is driven by each take's **own timed words** (``NAME.TextGrid`` or
   ``NAME.words.json``), never by speech recognition, so recognition errors do not enter the
@@ -39,12 +39,18 @@ from pathlib import Path
 
 import numpy as np
 
-from llavataros.corpus.classes import CLASS_NAMES
-from llavataros.data.index import TakeRecord, index_takes, read_transcript, select_splits
+from llavataros.data.index import (
+    TakeRecord,
+    index_takes,
+    read_transcript,
+    select_splits,
+    split_records,
+)
 from llavataros.errors import InputError
 from llavataros.eval import baselines, metrics
-from llavataros.eval.beats import audio_onsets
-from llavataros.eval.gestures import detect_gestures, match_gestures
+from llavataros.eval.onsets import audio_onsets
+from llavataros.gestures.classes import CLASS_NAMES
+from llavataros.gestures.detectors import detect_gestures, match_gestures
 from llavataros.motion.resample import resample
 from llavataros.motion.take import Motion, detect_fps, load_raw_array, load_take
 from llavataros.speech.audio import SAMPLE_RATE, load_audio
@@ -112,7 +118,7 @@ def run_folder(model: str | Path | None) -> Path | None:
     """The training run folder of ``model`` (the folder with ``run.json``), if it is one."""
     if model is None:
         return None
-    from llavataros.model.checkpoint import TRAINING_SUFFIX
+    from llavataros.models.checkpoint import TRAINING_SUFFIX
 
     path = Path(model)
     candidates = [path, path.parent]  # RUN, RUN/model or RUN/best
@@ -133,8 +139,6 @@ def resolve_splits(
     ``model`` is a run folder (or its ``model/``) trained on ``data_dir``, else
     ``split_records`` with the training config stored in the checkpoint ``metadata`` (the
     default config without one)."""
-    from llavataros.model.train import split_records
-
     data_dir = Path(data_dir)
     records = index_takes(data_dir)
     run = run_folder(model)
@@ -153,20 +157,21 @@ def resolve_splits(
         return select_splits(records, listed, run_file), f"the run's split ({run_file})"
     config = _training_config(metadata)
     origin = "split.json" if (data_dir / "split.json").is_file() else "the training config"
-    return split_records(data_dir, records, config), f"{origin} of {data_dir}"
+    splits = split_records(data_dir, records, config.split_fractions, config.split_seed)
+    return splits, f"{origin} of {data_dir}"
 
 
 def _training_config(metadata: dict | None):
     from llavataros.configuration import from_dict
-    from llavataros.model.train_config import TrainConfig
+    from llavataros.training.config import TrainConfig
 
-    stored = (metadata or {}).get("train_config")
+    stored = metadata.provenance.get("train_config") if metadata else None
     if isinstance(stored, dict):
         try:
-            return from_dict(TrainConfig, stored)
+            return from_dict(TrainConfig, stored).data
         except InputError:
             pass
-    return TrainConfig()
+    return TrainConfig().data
 
 
 # -- context ---------------------------------------------------------------------------------
@@ -280,7 +285,7 @@ def _fgd_extractor(
 
 
 def model_source(animator, notes: list[str] | None = None) -> MotionSource:
-    """Motion from a loaded :class:`~llavataros.pipeline.Animator`, driven by the take's own
+    """Motion from a loaded :class:`~llavataros.pipeline.animate.Animator`, driven by the take's own
     timed words, at the take's frame rate; timings per stage in seconds."""
     unknown: set[str] = set()
 
@@ -529,7 +534,7 @@ def evaluate_model(
 ) -> dict:
     """Score a model (run folder, checkpoint or None for the shipped one; or an already
     loaded ``animator`` with the ``load_seconds`` it took) on ``context``."""
-    from llavataros.pipeline import Animator
+    from llavataros.pipeline.animate import Animator
 
     if animator is None:
         start = time.perf_counter()
@@ -566,7 +571,7 @@ def evaluate(
     output = Path(output) if output is not None else Path("metrics.json")
     animator, metadata, load_seconds = None, None, None
     if motions_dir is None:
-        from llavataros.pipeline import Animator
+        from llavataros.pipeline.animate import Animator
 
         start = time.perf_counter()
         animator = Animator.load(model)

@@ -340,13 +340,11 @@ def train_fgd_from_corpus(
     (``DATA/split.json`` or the default training split, as ``llavataros train``), validate it
     on the test split (validation split, else training, when empty), save it to ``out_dir``
     with the validation figures in its ``config.json`` and print them. Returns ``out_dir``."""
-    from llavataros.data.index import index_takes
-    from llavataros.model.train import split_records
-    from llavataros.model.train_config import TrainConfig
+    from llavataros.data.index import index_takes, split_records
     from llavataros.motion.take import load_take
 
     data_dir = Path(data_dir)
-    splits = split_records(data_dir, index_takes(data_dir), TrainConfig())
+    splits = split_records(data_dir, index_takes(data_dir))  # training's default split
     if not splits["train"]:
         raise InputError(data_dir, "no takes in the training split")
     held_name = next((s for s in ("test", "validation") if splits[s]), "train")

@@ -138,7 +138,7 @@ def beat_alignment(
     """BA of SPEC section 5 in [0, 1] (NaN when no onset lies outside the excluded edges).
 
     ``motion_positions``: ``(t, j, 3)`` metres at ``fps`` (or a Motion); onsets in seconds, e.g.
-    from :func:`llavataros.eval.beats.audio_onsets`; ``mean_train_speed`` in m/s from
+    from :func:`llavataros.eval.onsets.audio_onsets`; ``mean_train_speed`` in m/s from
     :func:`training_mean_speed` on the training split."""
     positions, fps = positions_and_fps(motion_positions, fps)
     beats = motion_beats(positions, fps, mean_train_speed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from llavataros.corpus.classes import CLASS_NAMES
+from llavataros.gestures.classes import CLASS_NAMES
 
 # (summary key, column header, digits)
 COLUMNS: tuple[tuple[str, str, int], ...] = (

@@ -1,10 +1,15 @@
 """Frame-aligned model inputs: text (per-word LM vectors), audio, speaker/style ids."""
 
-from llavataros.features.audio import AudioEncoder, ProsodyFeatures, TransformersAudioEncoder
+from llavataros.features.audio_encoders import (
+    AudioEncoder,
+    ProsodyFeatures,
+    TransformersAudioEncoder,
+)
 from llavataros.features.cache import FeatureCache
 from llavataros.features.frames import FeatureExtractor, FrameFeatures
 from llavataros.features.speaker import AVATAROS_STYLES, SpeakerVocabulary, style_from_take_name
-from llavataros.features.text import (
+from llavataros.features.statistics import FeatureStatistics
+from llavataros.features.text_encoders import (
     TextEncoder,
     TransformersTextEncoder,
     expand_words,
@@ -14,6 +19,7 @@ from llavataros.features.text import (
 )
 
 __all__ = [
+    "FeatureStatistics",
     "AVATAROS_STYLES",
     "AudioEncoder",
     "FeatureCache",

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llavataros.features.audio import AudioEncoder, ProsodyFeatures, TransformersAudioEncoder
+from llavataros.features.audio_encoders import (
+    AudioEncoder,
+    ProsodyFeatures,
+    TransformersAudioEncoder,
+)
 from llavataros.features.cache import FeatureCache
 from llavataros.features.frames import FeatureExtractor
-from llavataros.features.text import TransformersTextEncoder
+from llavataros.features.text_encoders import TransformersTextEncoder
 
 
 def build_extractor(

@@ -1,7 +1,7 @@
 """Model inputs for one recording: frame-aligned text and audio features (LLAniMAtion method).
 
-:class:`FeatureExtractor` composes a :class:`~llavataros.features.text.TextEncoder`, an
-:class:`~llavataros.features.audio.AudioEncoder` and an optional
+:class:`FeatureExtractor` composes a :class:`~llavataros.features.text_encoders.TextEncoder`, an
+:class:`~llavataros.features.audio_encoders.AudioEncoder` and an optional
 :class:`~llavataros.features.cache.FeatureCache`. It caches two kinds of entries:
 
 - ``words``: one vector per transcript word ``(n_words, d_text)``, keyed by the words and the
@@ -20,14 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from llavataros.errors import InputError
-from llavataros.features.audio import AudioEncoder
+from llavataros.features.audio_encoders import AudioEncoder
 from llavataros.features.cache import (
     FeatureCache,
     file_digest,
     samples_digest,
     transcript_digest,
 )
-from llavataros.features.text import TextEncoder, words_to_frames
+from llavataros.features.text_encoders import TextEncoder, words_to_frames
+from llavataros.motion.timing import frame_count
 from llavataros.speech.words import Transcript
 
 
@@ -107,7 +108,7 @@ class FeatureExtractor:
             encoder = encoder.with_fps(fps)
         samples, audio_digest = self._samples(audio, encoder.sample_rate)
         if num_frames is None:
-            num_frames = max(1, int(round(len(samples) / encoder.sample_rate * fps)))
+            num_frames = frame_count(len(samples) / encoder.sample_rate, fps)
         num_frames = int(num_frames)
         parts = {"audio": audio_digest, "encoder": encoder.settings(), "num_frames": num_frames}
         found = self._cached(

@@ -31,12 +31,12 @@ from llavataros.errors import InputError
 from llavataros.motion import rotations
 from llavataros.motion.skeleton import Skeleton
 from llavataros.motion.take import Motion
+from llavataros.motion.timing import COMMON_FRAME_RATES
 
 HAND_LENGTH = 0.1  # metres, End Site beyond each wrist
 AXES = {"X": 0, "Y": 1, "Z": 2}
 ROTATION_CHANNELS = {"Xrotation": "X", "Yrotation": "Y", "Zrotation": "Z"}
 POSITION_CHANNELS = {"Xposition": 0, "Yposition": 1, "Zposition": 2}
-COMMON_FRAME_RATES = (24.0, 25.0, 30.0, 48.0, 50.0, 60.0, 90.0, 100.0, 120.0)
 
 
 # --- Euler angles -------------------------------------------------------------------------

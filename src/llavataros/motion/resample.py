@@ -16,11 +16,12 @@ import numpy as np
 from llavataros.errors import InputError
 from llavataros.motion import rotations
 from llavataros.motion.take import Motion
+from llavataros.motion.timing import frame_count
 
 
 def output_frame_count(num_frames: int, fps_in: float, fps_out: float) -> int:
     """``round(duration * fps_out)`` (at least one frame) for ``num_frames`` at ``fps_in``."""
-    return max(1, int(round(num_frames / fps_in * fps_out)))
+    return frame_count(num_frames / fps_in, fps_out)
 
 
 def resample(motion: Motion, fps: float, num_frames: int | None = None) -> Motion:

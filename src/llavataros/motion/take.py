@@ -16,8 +16,8 @@ from llavataros.errors import InputError
 from llavataros.motion import rotations
 from llavataros.motion.kinematics import forward_kinematics
 from llavataros.motion.skeleton import AVATAROS, NUM_JOINTS, Skeleton
+from llavataros.motion.timing import COMMON_FRAME_RATES
 
-COMMON_FRAME_RATES = (24.0, 25.0, 30.0, 48.0, 50.0, 60.0, 90.0, 100.0, 120.0)
 FPS_TOLERANCE = 0.02  # relative mismatch allowed between frame count and audio duration
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from llavataros.errors import InputError
+from llavataros.speech.audio import SAMPLE_RATE
 from llavataros.speech.words import Transcript, Word
 
-SAMPLE_RATE = 16000  # Hz, the acoustic model's rate
 FRAME_SECONDS = 0.01  # pocketsphinx frame hop
 NON_WORDS = ("<s>", "</s>", "<sil>", "(NULL)")
 

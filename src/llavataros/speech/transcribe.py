@@ -19,8 +19,6 @@ from llavataros.errors import InputError
 from llavataros.speech.align import display_words
 from llavataros.speech.words import Transcript, Word
 
-SAMPLE_RATE = 16000
-
 
 @dataclass(frozen=True)
 class TranscriberConfig:

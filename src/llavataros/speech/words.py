@@ -12,6 +12,8 @@ from pathlib import Path
 
 from llavataros.errors import InputError
 
+PUNCTUATION = ".,;:!?\"'"  # stripped from the edges of written words
+
 
 @dataclass(frozen=True)
 class Word:
@@ -74,3 +76,9 @@ def load_words_json(path: str | Path) -> Transcript:
     if not isinstance(data, dict):
         raise InputError(path, "expected an object with a 'words' list")
     return Transcript.from_dict(data, path)
+
+
+def split_words(text: str) -> tuple[str, ...]:
+    """The words of ``text`` as written, split at white space, punctuation stripped."""
+    words = (token.strip(PUNCTUATION) for token in text.split())
+    return tuple(word for word in words if word)

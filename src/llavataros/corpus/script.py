@@ -25,18 +25,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from llavataros.corpus.classes import (
+from llavataros.corpus.vocabulary import CONTEXT_SETS, TRIGGER_MARK, ContextSet, plural
+from llavataros.gestures.classes import (
     CLASS_NAMES,
     GESTURE_CLASSES,
     HELD_OUT_SYNONYMS,
     TRIGGER_TO_CLASS,
 )
-from llavataros.corpus.vocabulary import CONTEXT_SETS, TRIGGER_MARK, ContextSet, plural
+from llavataros.speech.words import PUNCTUATION, split_words
 
 MIN_TRIGGER_GAP = 4  # words between two gesture-carrying triggers (index difference)
 DEFAULT_TRIGGER_RATE = 0.1  # gesture-carrying triggers per spoken word
 MAX_TRIGGER_RATE = 0.14  # at most one trigger per clause (~7 words) and the word gap
-PUNCTUATION = ".,;:!?\"'"
 MAX_SENTENCE_TRIES = 40
 HELD_OUT_WORDS = frozenset(word for words in HELD_OUT_SYNONYMS.values() for word in words)
 _SLOT = re.compile(r"\{(\w+)\}")
@@ -79,12 +79,6 @@ class Script:
             spans.append((first, stop))
             first = stop
         return tuple(spans)
-
-
-def split_words(text: str) -> tuple[str, ...]:
-    """The words of ``text`` as written, split at white space, punctuation stripped."""
-    words = (token.strip(PUNCTUATION) for token in text.split())
-    return tuple(word for word in words if word)
 
 
 def is_trigger_word(word: str) -> bool:

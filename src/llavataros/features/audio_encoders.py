@@ -25,8 +25,7 @@ from scipy.fft import irfft, next_fast_len, rfft
 
 from llavataros.errors import InputError
 from llavataros.features.cache import model_fingerprint
-
-SAMPLE_RATE = 16000  # Hz
+from llavataros.speech.audio import SAMPLE_RATE
 
 
 class AudioEncoder(abc.ABC):

@@ -1,8 +1,8 @@
 """The main job: speech in, AvatarOS gestures out (SPEC section 2).
 
 ``load_audio`` -> ``words_for_audio`` (align or transcribe) -> ``FeatureExtractor.extract`` ->
-``generate`` (Transformer-XL, segment by segment) -> ``output_to_motion`` (FK) -> ``resample``
-to the output fps -> ``smooth`` (Savitzky-Golay 9/2, as in the paper) -> ``write_outputs``.
+``model.generate`` (any model family) -> :func:`~.postprocess.assemble_motion` (FK, resample to
+the output fps, Savitzky-Golay 9/2 as in the paper) -> ``write_outputs``.
 
 :class:`Animator` loads every model once, so several recordings share them.
 """
@@ -19,41 +19,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from llavataros.data.dataset import FeatureStatistics
 from llavataros.errors import InputError
 from llavataros.features.build import build_extractor
 from llavataros.features.frames import FeatureExtractor, FrameFeatures
 from llavataros.features.speaker import SpeakerVocabulary
-from llavataros.model.checkpoint import load_checkpoint
-from llavataros.model.geometry import RootStatistics, output_to_motion
-from llavataros.model.llanimation import LlanimationModel
-from llavataros.model.stream import generate
+from llavataros.models.base import FrameInputs, SpeechModel
+from llavataros.models.checkpoint import ModelMetadata, load_checkpoint, resolve_model_path
+from llavataros.models.geometry import output_to_motion
 from llavataros.motion.bvh import write_bvh
-from llavataros.motion.resample import resample
 from llavataros.motion.skeleton import Skeleton
-from llavataros.motion.smoothing import smooth as savgol_smooth
 from llavataros.motion.take import Motion, save_take
+from llavataros.motion.timing import frame_count
+from llavataros.pipeline.postprocess import assemble_motion
 from llavataros.speech.audio import SAMPLE_RATE, load_audio
 from llavataros.speech.frontend import read_transcript_argument, words_for_audio
 from llavataros.speech.words import Transcript, save_words_json
-
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default"
-
-
-def resolve_model_path(model: str | Path | None) -> Path:
-    """A run folder (its ``model/``), a checkpoint folder or file (also a trainer checkpoint
-    ``RUN/checkpoints/NAME.ckpt``); None: the shipped default."""
-    if model is None:
-        path = DEFAULT_MODEL_DIR
-        if not (path / "model.json").exists():
-            raise InputError(path, "the shipped default model is missing (reinstall the package)")
-        return path
-    path = Path(model)
-    if (path / "model" / "model.json").exists():
-        return path / "model"
-    if not path.exists():
-        raise InputError(path, "model not found (give a run folder or a checkpoint)")
-    return path
 
 
 @dataclass(frozen=True)
@@ -70,8 +50,8 @@ class AnimationResult:
 class Animator:
     """A loaded model with its feature extractor and speech front-end (loaded on first use)."""
 
-    model: LlanimationModel
-    metadata: dict
+    model: SpeechModel
+    metadata: ModelMetadata
     extractor: FeatureExtractor
     transcriber: object | None = None
     aligner: object | None = None
@@ -91,12 +71,15 @@ class Animator:
         if threads < 1:
             raise InputError(None, f"threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)
-        network, metadata = load_checkpoint(resolve_model_path(model))
-        features = metadata.get("features", {})
+        source = resolve_model_path(model)
+        network, metadata = load_checkpoint(source)
+        for name in ("skeleton", "root_statistics", "audio_statistics"):
+            if getattr(metadata, name) is None:
+                raise InputError(source, f"model.json has no {name} (not an animation model)")
         extractor = build_extractor(
             network.config.fps,
-            text_model or features.get("text_model"),
-            audio_model or features.get("audio_model"),
+            text_model or metadata.features.text_model,
+            audio_model or metadata.features.audio_model,
         )
         if extractor.text_dim != network.config.text_dim:
             raise InputError(
@@ -115,23 +98,23 @@ class Animator:
     # -- metadata views -------------------------------------------------------------------
     @property
     def skeleton(self) -> Skeleton:
-        return Skeleton.from_dict(self.metadata["skeleton"])
+        return self.metadata.skeleton
 
     @property
     def speakers(self) -> SpeakerVocabulary:
-        return SpeakerVocabulary.from_dict(self.metadata["speakers"])
+        return self.metadata.speakers
 
     @property
     def default_fps(self) -> float:
-        return float(self.metadata.get("corpus_fps", 60.0))
+        return self.metadata.corpus_fps
 
     def speaker_id(self, speaker: str | int | None) -> int:
         """The id of a speaker/style name or id; None: the model's default (the most common
         speaker of its training data)."""
         if speaker is None:
-            return int(self.metadata.get("default_speaker", 0))
+            return self.metadata.default_speaker
         speaker_id = self.speakers.resolve(speaker)
-        trained = self.metadata.get("training_speakers")
+        trained = self.metadata.training_speakers
         if trained and self.speakers.name(speaker_id) not in trained:
             raise InputError(
                 None,
@@ -158,24 +141,25 @@ class Animator:
 
     def features(self, audio: np.ndarray, transcript: Transcript) -> FrameFeatures:
         fps = self.model.config.fps
-        frames = max(1, int(round(len(audio) / SAMPLE_RATE * fps)))
+        frames = frame_count(len(audio) / SAMPLE_RATE, fps)
         features = self.extractor.extract(audio, transcript, fps, num_frames=frames)
-        statistics = FeatureStatistics.from_dict(self.metadata["audio_statistics"])
-        return FrameFeatures(
-            features.text, features.text_mask, statistics.normalize(features.audio), fps
-        )
+        audio = self.metadata.audio_statistics.normalize(features.audio)
+        return FrameFeatures(features.text, features.text_mask, audio, fps)
 
-    def motion_from_features(self, features: FrameFeatures, speaker: int) -> Motion:
-        """Model-rate motion (FK-consistent) for frame features."""
-        output = generate(
-            self.model,
+    def model_output(self, features: FrameFeatures, speaker: int) -> torch.Tensor:
+        """Model output rows ``(t, output_dim)`` for one sequence of frame features."""
+        inputs = FrameInputs(
             torch.from_numpy(features.text)[None],
             torch.from_numpy(features.text_mask)[None],
             torch.from_numpy(features.audio)[None],
-            torch.tensor([speaker]),
         )
-        stats = RootStatistics.from_dict(self.metadata["root_statistics"])
-        return output_to_motion(output[0], stats, self.skeleton, self.model.config.fps)
+        return self.model.generate(inputs, torch.tensor([speaker]))[0]
+
+    def motion_from_features(self, features: FrameFeatures, speaker: int) -> Motion:
+        """Model-rate motion (FK-consistent) for frame features."""
+        output = self.model_output(features, speaker)
+        stats = self.metadata.root_statistics
+        return output_to_motion(output, stats, self.skeleton, self.model.config.fps)
 
     def animate(
         self,
@@ -206,12 +190,17 @@ class Animator:
         lap("words")
         features = self.features(samples, words)
         lap("features")
-        motion = self.motion_from_features(features, speaker_id)
+        output = self.model_output(features, speaker_id)
         lap("model")
-        frames = max(1, int(round(len(samples) / SAMPLE_RATE * fps)))
-        motion = resample(motion, fps, num_frames=frames)
-        if smooth:
-            motion = savgol_smooth(motion, 9, 2)
+        motion = assemble_motion(
+            output,
+            self.skeleton,
+            self.metadata.root_statistics,
+            self.model.config.fps,
+            fps,
+            frame_count(len(samples) / SAMPLE_RATE, fps),
+            smooth,
+        )
         lap("postprocess")
         return AnimationResult(motion, words, timings)
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from llavataros.errors import InputError
+from llavataros.motion.timing import MODEL_FPS
 
 Fusion = Literal["text", "audio", "concat", "cross"]
 FUSIONS: tuple[str, ...] = get_args(Fusion)
@@ -54,7 +55,7 @@ class ModelConfig:
     memory_length: int = 60  # M: frames each query sees into the past (and memory kept)
     lookahead: int = 15  # A: future input frames the input encoder reads
     lookbehind: int = 2  # B: past input frames the input encoder reads
-    fps: float = 30.0
+    fps: float = MODEL_FPS
     num_joints: int = 9
 
     def __post_init__(self):

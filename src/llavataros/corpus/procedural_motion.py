@@ -7,7 +7,7 @@ Pipeline of :func:`generate_motion` (all arrays over the ``t`` frames of the tak
 2. spine: rest posture of the sample take plus the speaker's slouch, breathing, slow sway,
    gesture leans and small nods on beats -> global rotations of Spine/Spine1/Spine2;
 3. wrist targets in the body frame (relative to Spine2, see
-   :func:`llavataros.eval.gestures.body_frame`): minimum-jerk keyframes of gestures and beat
+   :func:`llavataros.gestures.detectors.body_frame`): minimum-jerk keyframes of gestures and beat
    segments, beat down-strokes and a little idle drift;
 4. two-bone IK per arm (:mod:`.poses`) -> global rotations of the arm joints;
 5. positions by forward kinematics, so bone lengths are exactly the skeleton's.
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from llavataros.corpus import poses
-from llavataros.corpus.beats import beat_candidates
+from llavataros.corpus.beat_candidates import beat_candidates
 from llavataros.corpus.curves import keyframe_curve, pulse_train, slow_wander
 from llavataros.corpus.labels import BeatLabel, GestureLabel, GestureLabels
 from llavataros.corpus.plan import (
@@ -39,7 +39,7 @@ from llavataros.corpus.plan import (
 )
 from llavataros.corpus.shapes import KEEP_OUT_MARGIN, keep_out_regions
 from llavataros.corpus.styles import SpeakerStyle
-from llavataros.eval.gestures import body_frame
+from llavataros.gestures.landmarks import body_frame
 from llavataros.motion import rotations
 from llavataros.motion.kinematics import forward_kinematics
 from llavataros.motion.skeleton import (
@@ -51,9 +51,10 @@ from llavataros.motion.skeleton import (
     Skeleton,
 )
 from llavataros.motion.take import Motion
+from llavataros.motion.timing import frame_count
 
 if TYPE_CHECKING:
-    from llavataros.corpus.speech import SpeechTake
+    from llavataros.corpus.speech_takes import SpeechTake
 
 BEAT_DOWN, BEAT_UP = 0.16, 0.24  # s of the down-stroke and of the recovery
 BEAT_DIRECTION = np.array([0.0, -1.0, -0.25])  # down and slightly toward the body
@@ -89,7 +90,7 @@ def generate_motion(
     rng = np.random.default_rng(0) if rng is None else rng
     plan_rng, beat_rng, idle_rng = rng.spawn(3)
     duration = len(speech.audio) / speech.sample_rate
-    frames = int(round(duration * fps))
+    frames = frame_count(duration, fps)
     t = np.arange(frames) / fps  # (t,)
     homes = {hand: home_pose(style, hand) for hand in ("right", "left")}
 

@@ -29,21 +29,20 @@ from typing import Literal
 
 import numpy as np
 
-from llavataros.corpus.classes import CLASS_NAMES
+from llavataros.gestures.classes import CLASS_NAMES
+from llavataros.gestures.landmarks import (
+    CHEST_POINT,
+    LEFT_TEMPLE,
+    MOUTH_POINT,
+    RIGHT_TEMPLE,
+    to_body,
+)
 from llavataros.motion.skeleton import (
-    LEFT_SHOULDER,
     LEFT_WRIST,
     RIGHT_SHOULDER,
     RIGHT_WRIST,
     ROOT,
-    SPINE2,
 )
-
-# Points of the SPEC section 4 table, body frame relative to Spine2 (x, y, z) in metres.
-CHEST_POINT = np.array([0.0, 0.0, 0.12])
-MOUTH_POINT = np.array([0.0, 0.33, 0.14])
-RIGHT_TEMPLE = np.array([-0.12, 0.42, 0.0])
-LEFT_TEMPLE = np.array([0.12, 0.42, 0.0])
 
 
 @dataclass(frozen=True)
@@ -110,29 +109,6 @@ class GestureScores:
     tolerance: float
     after: float
     pairs: tuple[tuple[int, int], ...] = field(default_factory=tuple)  # (trigger, detection)
-
-
-def body_frame(positions: np.ndarray) -> np.ndarray:
-    """Body axes ``(t, 3, 3)`` in world coordinates, one axis per column (x, y, z).
-
-    ``positions (t, j, 3)``. ``x`` is the horizontal right-to-left shoulder direction, ``y``
-    world up, ``z = x cross y`` the facing direction."""
-    positions = np.asarray(positions, dtype=np.float64)
-    across = positions[:, LEFT_SHOULDER] - positions[:, RIGHT_SHOULDER]  # (t, 3)
-    across = across * np.array([1.0, 0.0, 1.0])
-    norm = np.linalg.norm(across, axis=-1, keepdims=True)
-    x = np.where(norm > 1e-9, across / np.maximum(norm, 1e-9), np.array([1.0, 0.0, 0.0]))
-    y = np.broadcast_to(np.array([0.0, 1.0, 0.0]), x.shape)
-    z = np.cross(x, y)
-    return np.stack([x, y, z], axis=-1)
-
-
-def to_body(positions: np.ndarray) -> np.ndarray:
-    """Joint positions ``(t, j, 3)`` in the body frame: relative to Spine2, body axes."""
-    positions = np.asarray(positions, dtype=np.float64)
-    axes = body_frame(positions)  # (t, 3, 3)
-    relative = positions - positions[:, SPINE2 : SPINE2 + 1]  # (t, j, 3)
-    return np.einsum("tji,tik->tjk", relative, axes)
 
 
 def frame_margins(

@@ -2,15 +2,20 @@
 
 ``model.json`` holds everything needed to rebuild and use the model (house style rule 2):
 
-- ``format``, ``format_version``, ``weights`` (file name), ``weights_sha256``;
-- ``config``: :meth:`ModelConfig.to_dict`;
+- ``format``, ``format_version``, ``family`` (the model family; absent in checkpoints written
+  before families had names, which are ``llanimation``), ``weights`` (file name),
+  ``weights_sha256``;
+- ``config``: the family config's ``to_dict()``;
 - ``package_version`` and ``git_commit`` (read from the source tree's ``.git`` files when the
   package runs from a checkout; None otherwise);
-- whatever the trainer passes in ``extra_metadata``, conventionally ``skeleton``
-  (``Skeleton.to_dict()``), ``statistics`` (normalisation statistics, e.g.
-  ``RootStatistics.to_dict()`` plus feature statistics), ``speakers`` (the speaker/style
-  vocabulary, index = id), ``features`` (feature settings), ``training_fps``, ``corpus_fps``.
-  Skeletons, dataclasses, objects with ``to_dict()``, NumPy arrays and paths are converted.
+- what the trainer passes in ``extra_metadata``: ``skeleton``, ``root_statistics``,
+  ``audio_statistics``, ``speakers`` (the speaker/style vocabulary, index = id),
+  ``training_speakers``, ``default_speaker``, ``features`` (feature settings), ``corpus_fps``,
+  plus provenance (``train_config``, ``epoch``, ``step``). Skeletons, dataclasses, objects with
+  ``to_dict()``, NumPy arrays and paths are converted.
+
+Loading returns a typed :class:`ModelMetadata`, checked field by field: a malformed field is
+an :class:`InputError` naming the file.
 
 Loading parses JSON and safetensors only (never unpickles), so a checkpoint from a stranger
 cannot run code; any missing, corrupt or mismatched file is an :class:`InputError` naming it.
@@ -23,6 +28,7 @@ import dataclasses
 import hashlib
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +36,120 @@ import numpy as np
 from safetensors.torch import load_file, save_file
 
 from llavataros.errors import InputError
-from llavataros.model.config import ModelConfig
-from llavataros.model.llanimation import LlanimationModel
+from llavataros.features.speaker import SpeakerVocabulary
+from llavataros.features.statistics import FeatureStatistics
+from llavataros.models.base import DEFAULT_FAMILY, FAMILIES, SpeechModel, family_class
+from llavataros.models.geometry import RootStatistics
+from llavataros.motion.skeleton import Skeleton
+from llavataros.motion.timing import CORPUS_FPS
 
-FORMAT = "llavataros-llanimation"
-FORMAT_VERSION = 1
+FORMAT = "llavataros-llanimation"  # the format name of every checkpoint (kept for old readers)
+FORMAT_VERSION = 2  # 2: model.json names its family
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+SHIPPED_MODELS = {"llanimation": ASSETS / "default"}  # --model FAMILY selects these
 WEIGHTS_NAME = "model.safetensors"
 METADATA_NAME = "model.json"
 TRAINING_SUFFIX = ".ckpt"  # trainer checkpoints in RUN/checkpoints (model.safe_state format)
-RESERVED = ("format", "format_version", "weights", "weights_sha256", "config", "package_version")
+RESERVED = (
+    "format",
+    "format_version",
+    "family",
+    "weights",
+    "weights_sha256",
+    "config",
+    "package_version",
+)
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Which text and audio models made the features (None: the bundled defaults), and the
+    extractor's settings as it recorded them."""
+
+    text_model: str | None = None
+    audio_model: str | None = None
+    settings: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """Everything ``model.json`` says about a model besides its weights.
+
+    ``skeleton`` and ``root_statistics`` belong to body models, ``audio_statistics`` to models
+    fed normalised audio features; ``provenance`` keeps the rest as stored (``git_commit``,
+    ``package_version``, ``train_config``, ``epoch``, ``step``, ``checkpoint``, ...)."""
+
+    family: str
+    config: Any
+    skeleton: Skeleton | None = None
+    root_statistics: RootStatistics | None = None
+    audio_statistics: FeatureStatistics | None = None
+    speakers: SpeakerVocabulary = field(default_factory=SpeakerVocabulary)
+    training_speakers: tuple[str, ...] = ()
+    default_speaker: int = 0
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    corpus_fps: float = CORPUS_FPS
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        """The model's frame rate."""
+        return float(self.config.fps)
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str | Path) -> ModelMetadata:
+        """Parse ``model.json`` data; a malformed field is an InputError naming ``source``."""
+        family = data.get("family", DEFAULT_FAMILY)
+        if family not in FAMILIES:
+            raise InputError(
+                source, f"unknown model family {family!r}; known: {', '.join(FAMILIES)}"
+            )
+        config_class = family_class(family).config_class
+        try:
+            config = config_class.from_dict(data["config"])
+        except KeyError:
+            raise InputError(source, "no model config in the checkpoint") from None
+        except (InputError, TypeError) as error:
+            raise InputError(
+                source, f"invalid model config: {getattr(error, 'problem', error)}"
+            ) from None
+        known = {f.name for f in dataclasses.fields(cls)} - {"family", "config", "provenance"}
+        parsers = {
+            "skeleton": Skeleton.from_dict,
+            "root_statistics": RootStatistics.from_dict,
+            "audio_statistics": FeatureStatistics.from_dict,
+            "speakers": SpeakerVocabulary.from_dict,
+            "training_speakers": lambda names: tuple(str(name) for name in names),
+            "default_speaker": int,
+            "features": lambda value: FeatureSettings(**value),
+            "corpus_fps": float,
+        }
+        values: dict[str, Any] = {}
+        for name in known:
+            if data.get(name) is None:
+                continue
+            try:
+                values[name] = parsers[name](data[name])
+            except (InputError, KeyError, TypeError, ValueError) as error:
+                problem = getattr(error, "problem", None) or repr(error)
+                raise InputError(source, f"invalid {name} in model.json ({problem})") from None
+        provenance = {
+            key: value
+            for key, value in data.items()
+            if key not in known and key not in ("family", "config")
+        }
+        metadata = cls(family, config, provenance=provenance, **values)
+        if not 0 <= metadata.default_speaker < len(metadata.speakers):
+            raise InputError(source, f"default_speaker {metadata.default_speaker} is unknown")
+        return metadata
+
+    def to_dict(self) -> dict:
+        """The ``model.json`` layout (provenance keys at the top level, as stored)."""
+        data = {"family": self.family, "config": self.config.to_dict()}
+        for item in dataclasses.fields(self):
+            if item.name not in ("family", "config", "provenance"):
+                data[item.name] = to_json_value(getattr(self, item.name))
+        return {**to_json_value(self.provenance), **data}
 
 
 def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
@@ -120,8 +231,8 @@ def _sha256(path: Path) -> str:
 
 def save_checkpoint(
     dir_or_path: str | Path,
-    model: LlanimationModel,
-    config: ModelConfig,
+    model: SpeechModel,
+    config: Any,
     extra_metadata: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model.safetensors`` + ``model.json`` (into a folder, or beside a given
@@ -142,12 +253,14 @@ def save_checkpoint(
     metadata: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        "family": model.family,
         "weights": weights_path.name,
         "config": config.to_dict(),
         "package_version": __version__,
         "git_commit": git_commit(),
     }
     metadata.update(to_json_value(extra))  # unstorable values fail before anything is written
+    ModelMetadata.from_dict(metadata, metadata_path)  # so does metadata that would not load
 
     temporary_weights = weights_path.with_name(weights_path.name + ".tmp")
     temporary_metadata = metadata_path.with_name(metadata_path.name + ".tmp")
@@ -163,20 +276,44 @@ def save_checkpoint(
     return metadata_path
 
 
-def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[LlanimationModel, dict]:
+def resolve_model_path(model: str | Path | None) -> Path:
+    """A shipped model by family name (None: the default), a run folder (its ``model/``), a
+    checkpoint folder or file, or a trainer checkpoint ``RUN/checkpoints/NAME.ckpt``."""
+    if model is None or str(model) in SHIPPED_MODELS:
+        path = SHIPPED_MODELS[str(model or DEFAULT_FAMILY)]
+        if not (path / METADATA_NAME).exists():
+            raise InputError(path, "the shipped model is missing (reinstall the package)")
+        return path
+    path = Path(model)
+    if (path / "model" / METADATA_NAME).exists():
+        return path / "model"
+    if not path.exists():
+        raise InputError(path, "model not found (give a run folder or a checkpoint)")
+    return path
+
+
+def load_model(
+    model: str | Path | None = None, device: str = "cpu"
+) -> tuple[SpeechModel, ModelMetadata]:
+    """A model of any family and its metadata, from anything :func:`resolve_model_path`
+    takes."""
+    return load_checkpoint(resolve_model_path(model), device)
+
+
+def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[SpeechModel, ModelMetadata]:
     """Rebuild the model from ``model.json`` and load ``model.safetensors`` (no unpickling).
 
     ``path`` is the checkpoint folder or either file, or a trainer checkpoint
     ``RUN/checkpoints/NAME.ckpt`` (see :func:`load_training_checkpoint`). Returns ``(model in
-    eval mode, metadata dict as stored in model.json)``."""
+    eval mode, its metadata)``."""
     if Path(path).suffix == TRAINING_SUFFIX:
         return load_training_checkpoint(path, device)
     weights_path, metadata_path = checkpoint_paths(path)
-    metadata, config = _read_metadata(metadata_path)
-    weights_path = metadata_path.with_name(metadata.get("weights", weights_path.name))
+    metadata = _read_metadata(metadata_path)
+    weights_path = metadata_path.with_name(metadata.provenance.get("weights", weights_path.name))
     if not weights_path.is_file():
         raise InputError(weights_path, "model weights not found")
-    expected = metadata.get("weights_sha256")
+    expected = metadata.provenance.get("weights_sha256")
     if expected is not None and _sha256(weights_path) != expected:
         raise InputError(
             weights_path, "model weights do not match model.json (corrupt or replaced file)"
@@ -185,18 +322,18 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[LlanimationM
         state = load_file(str(weights_path), device=device)
     except Exception as error:  # noqa: BLE001 - safetensors raises several types
         raise InputError(weights_path, f"not readable safetensors weights ({error})") from None
-    model = _model_with_weights(config, state, weights_path, "the model config")
+    model = _model_with_weights(metadata, state, weights_path, "the model config")
     return model.to(device).eval(), metadata
 
 
 def load_training_checkpoint(
     path: str | Path, device: str = "cpu"
-) -> tuple[LlanimationModel, dict]:
+) -> tuple[SpeechModel, ModelMetadata]:
     """The model of a trainer checkpoint ``RUN/checkpoints/NAME.ckpt`` (to score a run part-way):
     its weights, with the metadata (config, skeleton, statistics) of the run's exported model,
     ``RUN/model`` or, while training still runs, ``RUN/best``. The metadata's ``epoch`` and
     ``step`` become the checkpoint's and ``checkpoint`` names it."""
-    from llavataros.model.safe_state import load_state
+    from llavataros.models.safe_state import load_state  # imports Lightning: only when needed
 
     path = Path(path)
     run = path.parent.parent
@@ -205,7 +342,7 @@ def load_training_checkpoint(
         raise InputError(
             path, f"a trainer checkpoint needs its run's model/ or best/ in {run} (metadata)"
         )
-    metadata, config = _read_metadata(checkpoint_paths(exported)[1])
+    metadata = _read_metadata(checkpoint_paths(exported)[1])
     state = load_state(path, map_location=device)
     prefix = "model."
     weights = {
@@ -213,20 +350,22 @@ def load_training_checkpoint(
         for name, tensor in state.get("state_dict", {}).items()
         if name.startswith(prefix)
     }
-    model = _model_with_weights(config, weights, path, "the run's model config")
-    metadata = dict(
-        metadata,
+    model = _model_with_weights(metadata, weights, path, "the run's model config")
+    provenance = {
+        key: value
+        for key, value in metadata.provenance.items()
+        if key not in ("weights", "weights_sha256")  # they describe the exported file
+    }
+    provenance.update(
         epoch=int(state.get("epoch", -1)),
         step=int(state.get("global_step", -1)),
         checkpoint=str(path),
     )
-    for key in ("weights", "weights_sha256"):
-        metadata.pop(key, None)  # they describe the exported file, not these weights
-    return model.to(device).eval(), metadata
+    return model.to(device).eval(), dataclasses.replace(metadata, provenance=provenance)
 
 
-def _read_metadata(metadata_path: Path) -> tuple[dict, ModelConfig]:
-    """``model.json`` and its model config, checked (format, version, config)."""
+def _read_metadata(metadata_path: Path) -> ModelMetadata:
+    """``model.json``, checked (format, version, family, config, every field)."""
     if not metadata_path.is_file():
         raise InputError(metadata_path, "model checkpoint metadata not found")
     try:
@@ -242,21 +381,13 @@ def _read_metadata(metadata_path: Path) -> tuple[dict, ModelConfig]:
             f"checkpoint format version {metadata['format_version']}"
             f" is newer than this package reads ({FORMAT_VERSION})",
         )
-    try:
-        config = ModelConfig.from_dict(metadata["config"])
-    except KeyError:
-        raise InputError(metadata_path, "no model config in the checkpoint") from None
-    except (InputError, TypeError) as error:
-        raise InputError(
-            metadata_path, f"invalid model config: {getattr(error, 'problem', error)}"
-        ) from None
-    return metadata, config
+    return ModelMetadata.from_dict(metadata, metadata_path)
 
 
-def _model_with_weights(config: ModelConfig, state: dict, source: Path, what: str):
-    """A model built from ``config`` with ``state`` loaded strictly; a mismatch is an
-    :class:`InputError` naming ``source`` (``what``: the config it was checked against)."""
-    model = LlanimationModel(config)
+def _model_with_weights(metadata: ModelMetadata, state: dict, source: Path, what: str):
+    """A model of the metadata's family and config with ``state`` loaded strictly; a mismatch
+    is an :class:`InputError` naming ``source`` (``what``: the config it was checked against)."""
+    model = family_class(metadata.family)(metadata.config)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:

@@ -34,13 +34,16 @@ Axes: ``b`` batch, ``t`` frames, ``j`` joints, ``d`` features.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from llavataros.errors import InputError
-from llavataros.model.config import ROOT_DIM, SIXD_DIM, ModelConfig
-from llavataros.model.transformer_xl import TransformerXL, keep_last
+from llavataros.models.base import FrameInputs, OutputKind
+from llavataros.models.llanimation import generation
+from llavataros.models.llanimation.config import ROOT_DIM, SIXD_DIM, ModelConfig
+from llavataros.models.llanimation.transformer_xl import TransformerXL, keep_last
 
 IDENTITY_SIXD = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
@@ -103,6 +106,10 @@ class InputEncoder(nn.Module):
 class LlanimationModel(nn.Module):
     """Speech features in, per-frame root position + global 6D joint rotations out."""
 
+    family: ClassVar[str] = "llanimation"
+    output_kind: ClassVar[OutputKind] = "body"
+    config_class: ClassVar[type] = ModelConfig
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
@@ -142,6 +149,24 @@ class LlanimationModel(nn.Module):
     @property
     def lookahead(self) -> int:
         return self.config.lookahead
+
+    @property
+    def output_dim(self) -> int:
+        return self.config.output_dim
+
+    # -- the model-family protocol (llavataros.models.base.SpeechModel) -----------------------
+    def generate(self, inputs: FrameInputs, speaker: torch.Tensor) -> torch.Tensor:
+        """Output ``(b, t, 3 + 6 j)`` for whole sequences (segment by segment, eval mode)."""
+        return generation.generate(self, inputs.text, inputs.text_mask, inputs.audio, speaker)
+
+    def start_stream(self, speaker: torch.Tensor, max_segment: int | None = None):
+        return generation.start_stream(self, speaker, max_segment)
+
+    def push(self, state, inputs: FrameInputs) -> tuple[torch.Tensor, object]:
+        return generation.push(self, state, inputs)
+
+    def flush(self, state) -> torch.Tensor:
+        return generation.flush(self, state)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -26,14 +26,14 @@ from typing import Literal
 import numpy as np
 import torch
 
-from llavataros.model.geometry import (
+from llavataros.models.geometry import (
     RootStatistics,
     forward_kinematics,
     matrix_to_sixd,
     quaternion_to_matrix,
     sixd_to_matrix,
 )
-from llavataros.model.llanimation import split_output
+from llavataros.models.llanimation.network import split_output
 from llavataros.motion import rotations
 from llavataros.motion.skeleton import Skeleton
 from llavataros.motion.take import Motion

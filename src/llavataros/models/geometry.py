@@ -149,14 +149,25 @@ def output_to_motion(
     """One sequence of model output ``(t, 3 + 6 j)`` (or ``(1, t, 3 + 6 j)``) to a
     :class:`Motion`: denormalised root, unit quaternions with continuous signs, and joint
     positions by forward kinematics (bone lengths exactly those of ``skeleton``)."""
-    output = torch.as_tensor(output).detach().to("cpu", torch.float64)
+    output = torch.as_tensor(output)
     if output.ndim == 3 and output.shape[0] == 1:
         output = output[0]
     expected = 3 + 6 * skeleton.num_joints
     if output.ndim != 2 or output.shape[1] != expected:
         raise ValueError(f"output must be (t, {expected}), got {tuple(output.shape)}")
-    root = stats.denormalise(output[:, :3])
-    sixd = output[:, 3:].unflatten(-1, (skeleton.num_joints, 6))
-    quaternions = matrix_to_quaternion(sixd_to_matrix(sixd)).numpy()
-    quaternions = rotations.make_continuous(quaternions)
-    return Motion.from_root_and_rotations(root.numpy(), quaternions, fps, skeleton)
+    root, quaternions = output_to_root_and_rotations(output, stats)
+    return Motion.from_root_and_rotations(
+        root, rotations.make_continuous(quaternions), fps, skeleton
+    )
+
+
+def output_to_root_and_rotations(
+    output: torch.Tensor, stats: RootStatistics
+) -> tuple[np.ndarray, np.ndarray]:
+    """Model output rows ``(t, 3 + 6 j)`` to the denormalised root ``(t, 3)`` and unit global
+    quaternions ``(t, j, 4)`` (float64; signs as they come, see ``make_continuous``)."""
+    output = output.detach().to("cpu", torch.float64)
+    root = stats.denormalise(output[:, :3]).numpy()
+    sixd = output[:, 3:].unflatten(-1, (-1, 6))
+    quaternions = rotations.normalize(matrix_to_quaternion(sixd_to_matrix(sixd)).numpy())
+    return root, quaternions

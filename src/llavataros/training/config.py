@@ -9,15 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from llavataros.model.config import ModelConfig
-from llavataros.model.losses import LossWeights
+from llavataros.models.llanimation.config import ModelConfig
+from llavataros.motion.timing import MODEL_FPS
+from llavataros.training.losses import LossWeights
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """Which features, at which frame rate, in which windows, split how."""
 
-    fps: float = 30.0  # model frame rate; takes are resampled to it (slerp)
+    fps: float = MODEL_FPS  # model frame rate; takes are resampled to it (slerp)
     window_seconds: float = 8.0  # training window; processed as Transformer-XL segments
     stride_seconds: float = 4.0
     shift_windows: bool = True  # move training windows by up to stride/2, anew every epoch

@@ -1,4 +1,4 @@
-"""Pickle-free storage of nested training state (Lightning checkpoints for ``--resume``).
+"""Pickle-free storage of nested state (trainer checkpoints for ``--resume``, read for inference).
 
 A state is a tree of dicts, lists, tuples, tensors and plain scalars. Tensors go into one
 ``.safetensors`` file; the tree goes into a JSON file in which each tensor is replaced by
@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.fabric.plugins.io.checkpoint_io import CheckpointIO
 from safetensors.torch import load_file, save_file
 
 from llavataros.errors import InputError
@@ -84,17 +83,3 @@ def load_state(path: str | Path, map_location: str | torch.device = "cpu") -> di
     except (OSError, ValueError) as error:
         raise InputError(path, f"not a readable checkpoint ({error})") from None
     return _decode(tree, tensors)
-
-
-class SafeCheckpointIO(CheckpointIO):
-    """Lightning checkpoint I/O that never pickles: JSON tree + safetensors."""
-
-    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
-        save_state(checkpoint, path)
-
-    def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict:
-        return load_state(path, map_location or "cpu")
-
-    def remove_checkpoint(self, path) -> None:
-        for file in (Path(path), Path(str(path) + ".safetensors")):
-            file.unlink(missing_ok=True)
