@@ -52,9 +52,8 @@ import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 import torch  # noqa: E402
 
+from llavataros.eval.context import build_context  # noqa: E402
 from llavataros.eval.evaluate import (  # noqa: E402
-    BASELINES,
-    build_context,
     evaluate_baseline,
     evaluate_model,
     plain,
@@ -68,6 +67,7 @@ from llavataros.eval.report import (  # noqa: E402
     semantic_table,
     speed_table,
 )
+from llavataros.eval.sources import BASELINES  # noqa: E402
 from llavataros.models.llanimation.config import FUSIONS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -34,7 +34,7 @@ from llavataros.corpus.procedural_motion import generate_motion  # noqa: E402
 from llavataros.corpus.speech_takes import generate_take  # noqa: E402
 from llavataros.corpus.styles import make_speakers  # noqa: E402
 from llavataros.eval import metrics  # noqa: E402
-from llavataros.eval.evaluate import build_context  # noqa: E402
+from llavataros.eval.context import build_context  # noqa: E402
 from llavataros.motion.take import Motion  # noqa: E402
 from llavataros.speech.tts import Synthesizer  # noqa: E402
 

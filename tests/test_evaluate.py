@@ -14,20 +14,12 @@ import pytest
 
 from llavataros.data.index import TakeRecord
 from llavataros.errors import InputError
-from llavataros.eval.evaluate import (
-    BASELINES,
-    METRICS,
-    EvaluationTake,
-    build_context,
-    conform,
-    evaluate,
-    evaluate_baseline,
-    model_source,
-    plain,
-    resolve_splits,
-)
+from llavataros.eval.context import EvaluationTake, build_context, resolve_splits
+from llavataros.eval.evaluate import evaluate, evaluate_baseline, plain
 from llavataros.eval.fgd import train_fgd_from_corpus
 from llavataros.eval.report import COLUMNS, report_markdown
+from llavataros.eval.scoring import METRICS, conform
+from llavataros.eval.sources import BASELINES, model_source
 from llavataros.motion.resample import resample
 from llavataros.motion.take import load_take, save_take
 from llavataros.pipeline.animate import AnimationResult
@@ -86,7 +78,7 @@ def test_ground_truth_motions_score_as_the_ground_truth(ground_truth_report, tes
 def test_without_a_shipped_extractor_one_is_trained_on_the_training_split(
     corpus, test_names, tmp_path, monkeypatch
 ):
-    import llavataros.eval.evaluate as evaluation
+    import llavataros.eval.context as evaluation
 
     monkeypatch.setattr(evaluation, "SHIPPED_FGD_DIR", tmp_path / "none")
     motions = tmp_path / "truth"

@@ -16,7 +16,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from llavataros.errors import InputError
-from llavataros.eval.evaluate import run_folder
+from llavataros.eval.context import run_folder
 from llavataros.models.checkpoint import load_checkpoint
 from llavataros.models.safe_state import load_state, save_state
 from llavataros.training.train import EpochShuffleSampler, read_config, train

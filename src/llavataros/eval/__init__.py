@@ -2,7 +2,8 @@
 
 # Modules that need torch are imported on demand: the FGD extractor
 # (``from llavataros.eval.fgd import ...``) and the evaluation of models, motion folders and
-# baselines (``from llavataros.eval.evaluate import evaluate, build_context, ...``).
+# baselines (``from llavataros.eval.evaluate import evaluate``; stages in context, sources,
+# scoring).
 from llavataros.eval.baselines import (
     mean_pose_baseline,
     nearest_neighbour_baseline,
