@@ -53,6 +53,7 @@ class DiffusionConfig:
     prediction: Prediction = "v"
     schedule: ScheduleKind = "cosine"
     condition_dropout: float = 0.1  # probability of the null condition in training (CFG)
+    prefix_probability: float = 0.5  # probability a training window starts with known frames
     steps: int = 8  # default sampling steps
     guidance: float = 1.0  # default classifier-free guidance scale (1 = conditional only)
     fps: float = 30.0
@@ -102,7 +103,7 @@ class DiffusionConfig:
             raise InputError(
                 None, f"diffusion schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}"
             )
-        for name in ("dropout", "condition_dropout"):
+        for name in ("dropout", "condition_dropout", "prefix_probability"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise InputError(None, f"diffusion {name} must be in [0, 1), got {value!r}")
@@ -143,7 +144,7 @@ class DiffusionConfig:
         if unknown:
             raise InputError(None, f"unknown diffusion config keys: {', '.join(unknown)}")
         values = dict(data)
-        for name in ("fps", "dropout", "condition_dropout", "guidance"):
+        for name in ("fps", "dropout", "condition_dropout", "prefix_probability", "guidance"):
             if isinstance(values.get(name), int) and not isinstance(values.get(name), bool):
                 values[name] = float(values[name])
         return cls(**values)

@@ -3,7 +3,9 @@ between the true and the predicted target; we predict v, see ``schedule.py``).
 
 :func:`diffusion_loss`: draw ``t ~ U(0, 1)`` and ``eps ~ N(0, I)`` per window, noise the
 normalised motion, drop the speech condition with probability ``condition_dropout`` (for
-classifier-free guidance), and take the MSE between the network output and the target.
+classifier-free guidance), and take the MSE between the network output and the target. With probability ``prefix_probability``
+the first ``k <= overlap`` frames of a window are given clean at time 0 and left out of the
+loss: the model learns to continue known motion, which the windowed sampler relies on.
 Optional geometric terms (:class:`GeometryTerms`) compare joint positions and velocities from
 forward kinematics (``model/geometry.py``) of the implied clean motion ``x0_hat`` and the true
 one, weighted per window by ``alpha_t^2`` so that the nearly-clean steps, where x0_hat can be
@@ -52,6 +54,18 @@ def joint_positions(motion: torch.Tensor, terms: GeometryTerms) -> torch.Tensor:
     return forward_kinematics(root, matrices, offsets, terms.skeleton.parents)
 
 
+def known_prefix(
+    batch: int, frames: int, overlap: int, probability: float, generator=None
+) -> torch.Tensor:
+    """``(b, n)`` bool: with ``probability`` per window, its first ``k ~ U{1..overlap}`` frames
+    are known (clean, time 0), as the windowed sampler gives them; never all frames."""
+    if overlap == 0 or probability == 0.0:
+        return torch.zeros(batch, frames, dtype=torch.bool)
+    count = torch.randint(1, overlap + 1, (batch,), generator=generator).clamp_max(frames - 1)
+    count = torch.where(torch.rand(batch, generator=generator) < probability, count, 0)
+    return torch.arange(frames)[None, :] < count[:, None]
+
+
 def diffusion_loss(
     network: DiffusionDenoiser,
     motion: torch.Tensor,
@@ -71,20 +85,26 @@ def diffusion_loss(
     time = torch.rand(b, generator=generator).to(motion)
     noise = torch.randn(motion.shape, generator=generator).to(motion)
     keep = torch.rand(b, generator=generator).to(motion.device) >= c.condition_dropout
-    alpha, sigma = (v[:, None, None] for v in schedule.alpha_sigma(time))  # (b, 1, 1)
-    z = add_noise(x0, noise, alpha, sigma)
-    output = network(z, time, speech, speaker, keep)
+    n = motion.shape[1]
+    known = known_prefix(b, n, c.overlap, c.prefix_probability, generator).to(motion.device)
+    frame_time = torch.where(known, torch.zeros_like(time)[:, None], time[:, None])  # (b, n)
+    alpha, sigma = (v[..., None] for v in schedule.alpha_sigma(frame_time))  # (b, n, 1)
+    z = add_noise(x0, noise, alpha, sigma)  # known frames: alpha = 1, sigma = 0, clean
+    output = network(z, frame_time, speech, speaker, keep)
     target = prediction_target(x0, noise, alpha, sigma, c.prediction)
-    target_loss = (output - target).square().mean()
+    new = (~known)[..., None].to(motion.dtype)  # (b, n, 1): the loss is on frames to sample
+    target_loss = ((output - target).square() * new).sum() / (new.sum() * motion.shape[2])
     parts = {"target": target_loss}
     total = target_loss
     if geometry is not None:
         estimate, _ = split_prediction(output, z, alpha, sigma, c.prediction)
         predicted = joint_positions(network.denormalise(estimate), geometry)  # (b, n, j, 3)
         actual = joint_positions(motion, geometry)
-        weight = alpha[..., None] ** 2  # (b, 1, 1, 1)
+        signal = schedule.alpha_bar(time)[:, None, None, None]  # (b, 1, 1, 1): alpha_t^2
+        weight = signal * new[..., None]  # (b, n, 1, 1): new frames only
         position = (weight * (predicted - actual).square()).mean()
-        velocity = (weight * (predicted.diff(dim=1) - actual.diff(dim=1)).square()).mean()
+        into_new = weight[:, 1:]  # a speed into a new frame
+        velocity = (into_new * (predicted.diff(dim=1) - actual.diff(dim=1)).square()).mean()
         parts.update(position=position, velocity=velocity)
         total = total + geometry.position * position + geometry.velocity * velocity
     return total, {name: value.detach() for name, value in parts.items()}

@@ -20,6 +20,10 @@ Conditioning:
   learned null vector (the speaker stays), which training does with probability
   ``condition_dropout``.
 
+**Known frames**: the diffusion time may be given per frame; a frame at time 0 is clean and
+known (the overlap with the previous window, see ``windows.py``). Training shows the model
+such prefixes (``loss.py``), so it learns the continuation ``p(new | known)`` directly.
+
 Streaming structure: motion tokens attend **causally** (no lookahead between tokens: a token
 lookahead would compound over layers and sampling steps); the only future a frame sees is the
 ``A`` speech frames of the convolution. So output frame ``i`` depends on ``z[:i + 1]`` and on
@@ -246,8 +250,9 @@ class DiffusionDenoiser(nn.Module):
         speaker: torch.Tensor,
         keep: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """z ``(b, n, m)`` noisy normalised motion, time ``(b,)`` in [0, 1], speech of the same
-        ``n`` frames, speaker ``(b,)`` long, keep ``(b,)`` bool (False: null condition).
+        """z ``(b, n, m)`` noisy normalised motion, time ``(b,)`` or per frame ``(b, n)`` in
+        [0, 1] (0: the frame is known, ``z`` is clean there), speech of the same ``n`` frames,
+        speaker ``(b,)`` long, keep ``(b,)`` bool (False: null condition).
 
         Returns the prediction ``(b, n, m)``."""
         b, n, m = z.shape
@@ -260,10 +265,13 @@ class DiffusionDenoiser(nn.Module):
         if speaker.shape != (b,):
             raise ValueError(f"speaker must be ({b},), got {tuple(speaker.shape)}")
         self.check_speaker(speaker)
+        if time.shape not in ((b,), (b, n)):
+            raise ValueError(f"time must be ({b},) or ({b}, {n}), got {tuple(time.shape)}")
         w = self.config.width
         encoded = self.encode_speech(speech, keep)  # (b, n, w)
-        step = self.time_mlp(sinusoidal(time, w, scale=1000.0))  # (b, w)
-        condition = step[:, None] + self.speaker_embedding(speaker)[:, None]  # (b, 1, w)
+        frame_time = time[:, None] if time.ndim == 1 else time  # (b, 1 or n)
+        step = self.time_mlp(sinusoidal(frame_time, w, scale=1000.0))  # (b, 1 or n, w)
+        condition = step + self.speaker_embedding(speaker)[:, None]  # (b, 1 or n, w)
         condition = F.silu(condition + self.pool_projection(self.pooled(encoded)))  # (b, n, w)
         position = sinusoidal(torch.arange(n, device=z.device), w)  # (n, w)
         x = self.motion_in(z) + encoded + position  # (b, n, w)

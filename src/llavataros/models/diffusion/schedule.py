@@ -49,11 +49,12 @@ class NoiseSchedule:
     def alpha_sigma(self, time: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(alpha_t, sigma_t)`` for times in ``[0, 1]`` (same shape as ``time``)."""
         angle = time * (math.pi / 2)
-        return torch.cos(angle), torch.sin(angle)
+        alpha = torch.where(time >= 1, torch.zeros_like(angle), torch.cos(angle))  # exact 0
+        return alpha, torch.sin(angle)
 
     def alpha_bar(self, time: torch.Tensor) -> torch.Tensor:
         """Signal fraction of the variance, ``alpha_t^2``."""
-        return torch.cos(time * (math.pi / 2)) ** 2
+        return self.alpha_sigma(time)[0] ** 2
 
     def snr(self, time: torch.Tensor) -> torch.Tensor:
         """Signal-to-noise ratio ``alpha_t^2 / sigma_t^2`` (inf at ``t = 0``, 0 at ``t = 1``)."""
