@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from diffusion_helpers import features, randomised, tiny_config
 
+from diffusion_helpers import features, randomised, tiny_config
 from llavataros.errors import InputError
 from llavataros.models.diffusion.network import (
     AdaLNZeroBlock,

@@ -124,8 +124,9 @@ def test_distillation_target_makes_one_step_equal_two_teacher_steps():
         # One student DDIM step from t to t - 1/N with that prediction ...
         alpha_t, sigma_t = SCHEDULE.alpha_sigma(time[0])
         end = SCHEDULE.alpha_sigma(time[0] - step)
-        student = ddim_step(*split_prediction(target, z, alpha_t, sigma_t, "v"), *end,
-                            alpha_t, sigma_t)
+        student = ddim_step(
+            *split_prediction(target, z, alpha_t, sigma_t, "v"), *end, alpha_t, sigma_t
+        )
         # ... equals two teacher DDIM steps of 1 / (2N).
         middle = SCHEDULE.alpha_sigma(time[0] - step / 2)
         x0, eps = split_prediction(_two_point_denoiser(z, time), z, alpha_t, sigma_t, "v")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from diffusion_helpers import features, randomised, tiny_config
 
+from diffusion_helpers import features, randomised, tiny_config
 from llavataros.models.diffusion.schedule import NoiseSchedule
 from llavataros.models.diffusion.windows import (
     DiffusionStream,
@@ -59,7 +59,8 @@ def test_stream_equals_offline(chunk, total, use_text):
     for start in range(0, total, chunk):
         part = slice(start, start + chunk)
         out = stream.push(
-            None if text is None else text[:, part], None if mask is None else mask[:, part],
+            None if text is None else text[:, part],
+            None if mask is None else mask[:, part],
             audio[:, part],
         )
         pieces.append(out)
@@ -77,7 +78,9 @@ def test_stream_emits_a_window_once_its_lookahead_arrives():
     stream = DiffusionStream(network, speaker, SamplerSettings(steps=1))
     emitted = []
     for frame in range(60):
-        out = stream.push(text[:, frame : frame + 1], mask[:, frame : frame + 1], audio[:, frame : frame + 1])
+        out = stream.push(
+            text[:, frame : frame + 1], mask[:, frame : frame + 1], audio[:, frame : frame + 1]
+        )
         emitted.append(out.shape[1])
     ready = [frame + 1 for frame, count in enumerate(emitted) if count]
     assert ready == [19, 31, 43, 55]  # window end + lookahead: 16 + 3, then every hop of 12
@@ -108,7 +111,11 @@ def gaussian_process_denoiser(start: int, stop: int):
             time = time[:, None].expand(-1, z.shape[1])
         known = int((time[0] == 0).sum())
         alpha, sigma = SCHEDULE.alpha_sigma(time[0, -1].double())
-        k_kk, k_uk, k_uu = covariance[:known, :known], covariance[known:, :known], covariance[known:, known:]
+        k_kk, k_uk, k_uu = (
+            covariance[:known, :known],
+            covariance[known:, :known],
+            covariance[known:, known:],
+        )
         gain = k_uk @ torch.linalg.inv(k_kk) if known else k_uk
         mean = torch.einsum("uk,bkm->bum", gain, z[:, :known])  # prior of the new frames
         spread = k_uu - gain @ k_uk.T if known else k_uu
@@ -141,7 +148,9 @@ def test_joins_move_like_the_inside_of_windows(overlap):
     distribution; naive independent windows (overlap 0) jump at every join."""
     settings = SamplerSettings(steps=50, seed=0)
     window = 40
-    motion = sample_long(gaussian_process_denoiser, 300, 200, 1, window, overlap, SCHEDULE, settings)
+    motion = sample_long(
+        gaussian_process_denoiser, 300, 200, 1, window, overlap, SCHEDULE, settings
+    )
     mean_ratio, tail_ratio = seam_ratio(motion, window, overlap)
     assert 0.8 < mean_ratio < 1.2 and 0.85 < tail_ratio < 1.15
 

@@ -83,7 +83,9 @@ class DiffusionConfig:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InputError(None, f"diffusion {name} must be an integer >= 0, got {value!r}")
         if not isinstance(self.use_text, bool):
-            raise InputError(None, f"diffusion use_text must be true or false, got {self.use_text!r}")
+            raise InputError(
+                None, f"diffusion use_text must be true or false, got {self.use_text!r}"
+            )
         if self.overlap >= self.window:
             raise InputError(
                 None, f"diffusion overlap {self.overlap} must be below window {self.window}"
@@ -96,8 +98,8 @@ class DiffusionConfig:
             raise InputError(None, f"diffusion width must be even, got {self.width}")
         if self.prediction not in PREDICTIONS:
             raise InputError(
-                None, f"diffusion prediction must be one of {list(PREDICTIONS)}, got "
-                f"{self.prediction!r}"
+                None,
+                f"diffusion prediction must be one of {list(PREDICTIONS)}, got {self.prediction!r}",
             )
         if self.schedule not in SCHEDULES:
             raise InputError(
@@ -136,9 +138,7 @@ class DiffusionConfig:
     def from_dict(cls, data: dict[str, Any]) -> DiffusionConfig:
         """Rebuild from :meth:`to_dict`; unknown keys are an error (never silently ignored)."""
         if not isinstance(data, dict):
-            raise InputError(
-                None, f"diffusion config must be a mapping, got {type(data).__name__}"
-            )
+            raise InputError(None, f"diffusion config must be a mapping, got {type(data).__name__}")
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -3,9 +3,10 @@ between the true and the predicted target; we predict v, see ``schedule.py``).
 
 :func:`diffusion_loss`: draw ``t ~ U(0, 1)`` and ``eps ~ N(0, I)`` per window, noise the
 normalised motion, drop the speech condition with probability ``condition_dropout`` (for
-classifier-free guidance), and take the MSE between the network output and the target. With probability ``prefix_probability``
-the first ``k <= overlap`` frames of a window are given clean at time 0 and left out of the
-loss: the model learns to continue known motion, which the windowed sampler relies on.
+classifier-free guidance), and take the MSE between the network output and the target. With
+probability ``prefix_probability`` the first ``k <= overlap`` frames of a window are given
+clean at time 0 and left out of the loss: the model learns to continue known motion, which the
+windowed sampler relies on.
 Optional geometric terms (:class:`GeometryTerms`) compare joint positions and velocities from
 forward kinematics (``model/geometry.py``) of the implied clean motion ``x0_hat`` and the true
 one, weighted per window by ``alpha_t^2`` so that the nearly-clean steps, where x0_hat can be

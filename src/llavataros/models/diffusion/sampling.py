@@ -126,7 +126,9 @@ def distillation_target(
         alpha_e, sigma_e = (_per_sample(v, z) for v in schedule.alpha_sigma(end.clamp_min(0.0)))
         x0, eps = split_prediction(teacher(z, time), z, alpha_t, sigma_t, prediction)
         z_middle = alpha_m * x0 + sigma_m * eps
-        x0, eps = split_prediction(teacher(z_middle, middle), z_middle, alpha_m, sigma_m, prediction)
+        x0, eps = split_prediction(
+            teacher(z_middle, middle), z_middle, alpha_m, sigma_m, prediction
+        )
         z_end = alpha_e * x0 + sigma_e * eps
         ratio = sigma_e / sigma_t
         x0_student = (z_end - ratio * z) / (alpha_e - ratio * alpha_t)

@@ -172,9 +172,7 @@ def _inference(model: torch.nn.Module):
             model.train()
 
 
-def network_denoiser(
-    network: DiffusionDenoiser, speech: Speech, speaker: torch.Tensor
-) -> Denoiser:
+def network_denoiser(network: DiffusionDenoiser, speech: Speech, speaker: torch.Tensor) -> Denoiser:
     """The network as a denoiser callable with its speech and speaker bound."""
 
     def denoiser(z: torch.Tensor, time: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
