@@ -17,6 +17,7 @@ Usage: ``.venv/bin/python benchmarks/diffusion_speed.py [--threads 1] [--seconds
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -58,17 +59,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="speech length")
     parser.add_argument("--steps", type=int, nargs="*", default=list(STEPS))
     parser.add_argument("--guidance", type=float, default=2.0, help="the guided column's scale")
+    parser.add_argument("--window", type=int, help="frames per window (default: the config's)")
+    parser.add_argument("--overlap", type=int, help="overlap frames (default: the config's)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print_machine(machine())
 
     config = DiffusionConfig()
+    changes = {"window": args.window, "overlap": args.overlap}
+    config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
     torch.manual_seed(0)
     network = DiffusionDenoiser(config).eval()
     frames = int(args.seconds * config.fps)
     text, mask, audio, speaker = inputs(config, frames)
     print(
-        f"default config: {network.num_parameters():,} parameters, width {config.width}, "
+        f"config: {network.num_parameters():,} parameters, width {config.width}, "
         f"depth {config.depth}, window {config.window} frames, overlap {config.overlap}, "
         f"{args.seconds:g} s of speech ({frames} frames at {config.fps:g} fps)"
     )
