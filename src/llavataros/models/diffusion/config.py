@@ -2,7 +2,7 @@
 
 The denoiser is a transformer over a window of motion frames in the LLAniMAtion output layout
 (normalised root position 3 + global 6D rotation per joint, see ``model/geometry.py``). Speech
-conditions it twice, as in DiffMotion-v2 section 3: frame-aligned features (audio, and the
+conditions it twice, as in DiffMotion-v2: frame-aligned features (audio, and the
 per-word text vectors unless ``use_text`` is False, the paper's audio-only setting) are added
 into every frame, and a pooled summary of them joins the diffusion-step and speaker embeddings
 in the conditioning vector that drives every block's adaptive layer norm.

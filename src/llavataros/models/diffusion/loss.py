@@ -1,5 +1,5 @@
-"""Training losses of the diffusion model (DiffMotion-v2, arXiv 2308.05995, section 3.3: MSE
-between the true and the predicted target; we predict v, see ``schedule.py``).
+"""Training losses of the diffusion model (DiffMotion-v2, arXiv 2308.05995, trains with the MSE
+between true and predicted noise; we predict v instead, see ``schedule.py``).
 
 :func:`diffusion_loss`: draw ``t ~ U(0, 1)`` and ``eps ~ N(0, I)`` per window, noise the
 normalised motion, drop the speech condition with probability ``condition_dropout`` (for

@@ -1,5 +1,5 @@
-"""Transformer denoiser with adaLN-Zero conditioning (DiffMotion-v2, arXiv 2308.05995,
-section 3; adaLN-Zero from DiT, Peebles & Xie 2023, section 3.2).
+"""Transformer denoiser with adaLN-Zero conditioning (DiffMotion-v2, arXiv 2308.05995;
+adaLN-Zero from DiT, Peebles & Xie 2023).
 
 Input per call: a window of noisy motion ``z (b, n, m)`` (normalised, see below), the
 diffusion time ``t (b,)`` in ``[0, 1]``, the window's :class:`Speech` and the speaker id.
@@ -7,7 +7,8 @@ Output: the prediction (v by default, see ``schedule.py``) ``(b, n, m)``.
 
 Conditioning:
 
-- **frame-aligned speech**: per frame, ``audio`` (and the layer-normalised word vector where
+- **frame-aligned speech** (DiffMotion-v2 uses WavLM features here: pass the rows of
+  ``features.audio.TransformersAudioEncoder`` as ``audio``, with ``audio_dim`` its width): per frame, ``audio`` (and the layer-normalised word vector where
   ``text_mask`` is set, a learned "no word" vector elsewhere, unless ``use_text`` is False) are
   projected to the width, then a temporal convolution over speech frames ``[i - B, i + A]``
   (``lookbehind``, ``lookahead``) mixes in the future speech a gesture anticipates; the result
