@@ -8,9 +8,9 @@ Output: the prediction (v by default, see ``schedule.py``) ``(b, n, m)``.
 Conditioning:
 
 - **frame-aligned speech** (DiffMotion-v2 uses WavLM features here: pass the rows of
-  ``features.audio.TransformersAudioEncoder`` as ``audio``, with ``audio_dim`` its width): per frame, ``audio`` (and the layer-normalised word vector where
-  ``text_mask`` is set, a learned "no word" vector elsewhere, unless ``use_text`` is False) are
-  projected to the width, then a temporal convolution over speech frames ``[i - B, i + A]``
+  ``features.audio.TransformersAudioEncoder`` as ``audio``, with ``audio_dim`` its width):
+  per frame, ``audio`` (and the layer-normalised word vector where ``text_mask`` is set, a
+  learned "no word" vector elsewhere, unless ``use_text`` is False) are projected to the width, then a temporal convolution over speech frames ``[i - B, i + A]``
   (``lookbehind``, ``lookahead``) mixes in the future speech a gesture anticipates; the result
   is added to every motion token. Speech outside the sequence is a learned ``boundary`` vector;
 - **conditioning vector per frame** = diffusion-time embedding + speaker embedding + pooled

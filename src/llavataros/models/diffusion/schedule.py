@@ -3,7 +3,7 @@
 Continuous time ``t`` in ``[0, 1]``; a noisy sample is ``z_t = alpha_t x0 + sigma_t eps`` with
 ``alpha_t^2 + sigma_t^2 = 1`` (variance preserving). The schedule is the cosine one with no
 offset, ``alpha_t = cos(pi t / 2)``, ``sigma_t = sin(pi t / 2)`` (Nichol & Dhariwal 2021 with
-``s = 0``; Salimans & Ho 2022, section 4), so
+``s = 0``, as used by Salimans & Ho 2022), so
 
 - ``alpha_bar(t) = alpha_t^2 = cos^2(pi t / 2)``: exactly 1 at ``t = 0`` (clean data) and
   exactly 0 at ``t = 1`` (pure noise: sampling starts from the distribution it trained on);
