@@ -10,9 +10,10 @@ Conditioning:
 - **frame-aligned speech** (DiffMotion-v2 uses WavLM features here: pass the rows of
   ``features.audio.TransformersAudioEncoder`` as ``audio``, with ``audio_dim`` its width):
   per frame, ``audio`` (and the layer-normalised word vector where ``text_mask`` is set, a
-  learned "no word" vector elsewhere, unless ``use_text`` is False) are projected to the width, then a temporal convolution over speech frames ``[i - B, i + A]``
-  (``lookbehind``, ``lookahead``) mixes in the future speech a gesture anticipates; the result
-  is added to every motion token. Speech outside the sequence is a learned ``boundary`` vector;
+  learned "no word" vector elsewhere, unless ``use_text`` is False) are projected to the
+  width, then a temporal convolution over speech frames ``[i - B, i + A]`` (``lookbehind``,
+  ``lookahead``) mixes in the future speech a gesture anticipates; the result is
+  added to every motion token. Speech outside the sequence is a learned ``boundary`` vector;
 - **conditioning vector per frame** = diffusion-time embedding + speaker embedding + pooled
   speech (the mean of the encoded speech over the ``pool_frames`` frames up to ``i``). Each
   block maps it to a shift, scale and gate for its attention and its MLP; these maps start at
