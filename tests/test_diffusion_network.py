@@ -154,3 +154,20 @@ def test_wavlm_folder_features_condition_the_model(tmp_path):
     assert first.shape == (1, frames, network.config.motion_dim)
     torch.testing.assert_close(again, first, rtol=0, atol=0)
     assert (first - second).abs().max() > 1e-3  # same noise, other audio: other motion
+
+
+def test_generated_motion_has_the_llanimation_output_layout():
+    """generate returns the layout output_to_motion reads: a (T, 9, 7) take with the skeleton's
+    bone lengths (forward kinematics), as the Transformer-XL model's output."""
+    from llavataros.model.geometry import RootStatistics, output_to_motion
+    from llavataros.motion.skeleton import AVATAROS
+
+    network = randomised(tiny_config(num_joints=AVATAROS.num_joints))
+    text, mask, audio, speaker = features(network.config, 25, batch=1)
+    output = generate(network, text, mask, audio, speaker, SamplerSettings(steps=2))
+    stats = RootStatistics((0.0, 1.0, 0.0), (0.1, 0.1, 0.1))
+    motion = output_to_motion(output, stats, AVATAROS, fps=30.0)
+    array = motion.to_array(np.float64)
+    assert array.shape == (25, AVATAROS.num_joints, 7)
+    bones = np.linalg.norm(array[:, 1:, :3] - array[:, list(AVATAROS.parents[1:]), :3], axis=-1)
+    np.testing.assert_allclose(bones, np.broadcast_to(AVATAROS.bone_lengths, bones.shape))
