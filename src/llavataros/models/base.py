@@ -35,6 +35,7 @@ OutputKind = Literal["body", "face"]
 # the others. A new family adds one line here.
 FAMILIES: dict[str, str] = {
     "llanimation": "llavataros.models.llanimation.network:LlanimationModel",
+    "diffusion": "llavataros.models.diffusion.model:DiffusionModel",
 }
 DEFAULT_FAMILY = "llanimation"  # checkpoints written before families had names
 

@@ -1,0 +1,138 @@
+"""Training losses of the diffusion model (DiffMotion-v2, arXiv 2308.05995, trains with the MSE
+between true and predicted noise; we predict v instead, see ``schedule.py``).
+
+:func:`diffusion_loss`: draw ``t ~ U(0, 1)`` and ``eps ~ N(0, I)`` per window, noise the
+normalised motion, drop the speech condition with probability ``condition_dropout`` (for
+classifier-free guidance), and take the MSE between the network output and the target. With
+probability ``prefix_probability`` the first ``k <= overlap`` frames of a window are given
+clean at time 0 and left out of the loss: the model learns to continue known motion, which the
+windowed sampler relies on.
+Optional geometric terms (:class:`GeometryTerms`) compare joint positions and velocities from
+forward kinematics (``model/geometry.py``) of the implied clean motion ``x0_hat`` and the true
+one, weighted per window by ``alpha_t^2`` so that the nearly-clean steps, where x0_hat can be
+right, carry them (at ``t = 1`` x0_hat can only be the mean).
+
+:func:`distillation_loss`: progressive distillation (Salimans & Ho 2022, algorithm 2); the
+student learns in one step of ``1 / N`` what the teacher does in two.
+
+Axes: ``b`` batch, ``n`` frames, ``m`` motion features, ``j`` joints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from llavataros.models.diffusion.network import DiffusionDenoiser, Speech
+from llavataros.models.diffusion.sampling import Predictor, distillation_target
+from llavataros.models.diffusion.schedule import (
+    NoiseSchedule,
+    add_noise,
+    prediction_target,
+    split_prediction,
+)
+from llavataros.models.geometry import RootStatistics, forward_kinematics, sixd_to_matrix
+from llavataros.motion.skeleton import Skeleton
+
+
+@dataclass(frozen=True)
+class GeometryTerms:
+    """Forward-kinematics terms: squared error of joint positions (metres) and of their
+    per-frame velocities (metres per frame), each times its weight."""
+
+    skeleton: Skeleton
+    statistics: RootStatistics
+    position: float = 1.0
+    velocity: float = 1.0
+
+
+def joint_positions(motion: torch.Tensor, terms: GeometryTerms) -> torch.Tensor:
+    """Model-layout motion ``(b, n, 3 + 6 j)`` to joint positions ``(b, n, j, 3)`` metres."""
+    root = terms.statistics.denormalise(motion[..., :3])
+    matrices = sixd_to_matrix(motion[..., 3:].unflatten(-1, (-1, 6)))  # (b, n, j, 3, 3)
+    offsets = torch.as_tensor(terms.skeleton.offsets, dtype=motion.dtype, device=motion.device)
+    return forward_kinematics(root, matrices, offsets, terms.skeleton.parents)
+
+
+def known_prefix(
+    batch: int, frames: int, overlap: int, probability: float, generator=None
+) -> torch.Tensor:
+    """``(b, n)`` bool: with ``probability`` per window, its first ``k ~ U{1..overlap}`` frames
+    are known (clean, time 0), as the windowed sampler gives them; never all frames."""
+    if overlap == 0 or probability == 0.0:
+        return torch.zeros(batch, frames, dtype=torch.bool)
+    count = torch.randint(1, overlap + 1, (batch,), generator=generator).clamp_max(frames - 1)
+    count = torch.where(torch.rand(batch, generator=generator) < probability, count, 0)
+    return torch.arange(frames)[None, :] < count[:, None]
+
+
+def diffusion_loss(
+    network: DiffusionDenoiser,
+    motion: torch.Tensor,
+    speech: Speech,
+    speaker: torch.Tensor,
+    generator: torch.Generator | None = None,
+    geometry: GeometryTerms | None = None,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Loss of one batch of windows. ``motion (b, n, 3 + 6 j)`` in the model output layout
+    (as ``model.losses.motion_to_target`` makes it), ``speech`` of the same frames, ``speaker
+    (b,)``. Returns ``(total, parts)``; parts (detached): ``target`` (the MSE) and, with
+    ``geometry``, ``position`` and ``velocity``."""
+    c = network.config
+    schedule = NoiseSchedule(c.schedule)
+    b = motion.shape[0]
+    x0 = network.normalise(motion)
+    time = torch.rand(b, generator=generator).to(motion)
+    noise = torch.randn(motion.shape, generator=generator).to(motion)
+    keep = torch.rand(b, generator=generator).to(motion.device) >= c.condition_dropout
+    n = motion.shape[1]
+    known = known_prefix(b, n, c.overlap, c.prefix_probability, generator).to(motion.device)
+    frame_time = torch.where(known, torch.zeros_like(time)[:, None], time[:, None])  # (b, n)
+    alpha, sigma = (v[..., None] for v in schedule.alpha_sigma(frame_time))  # (b, n, 1)
+    z = add_noise(x0, noise, alpha, sigma)  # known frames: alpha = 1, sigma = 0, clean
+    output = network(z, frame_time, speech, speaker, keep)
+    target = prediction_target(x0, noise, alpha, sigma, c.prediction)
+    new = (~known)[..., None].to(motion.dtype)  # (b, n, 1): the loss is on frames to sample
+    target_loss = ((output - target).square() * new).sum() / (new.sum() * motion.shape[2])
+    parts = {"target": target_loss}
+    total = target_loss
+    if geometry is not None:
+        estimate, _ = split_prediction(output, z, alpha, sigma, c.prediction)
+        predicted = joint_positions(network.denormalise(estimate), geometry)  # (b, n, j, 3)
+        actual = joint_positions(motion, geometry)
+        signal = schedule.alpha_bar(time)[:, None, None, None]  # (b, 1, 1, 1): alpha_t^2
+        weight = signal * new[..., None]  # (b, n, 1, 1): new frames only
+        position = (weight * (predicted - actual).square()).mean()
+        into_new = weight[:, 1:]  # a speed into a new frame
+        velocity = (into_new * (predicted.diff(dim=1) - actual.diff(dim=1)).square()).mean()
+        parts.update(position=position, velocity=velocity)
+        total = total + geometry.position * position + geometry.velocity * velocity
+    return total, {name: value.detach() for name, value in parts.items()}
+
+
+def distillation_loss(
+    student: DiffusionDenoiser,
+    teacher: Predictor,
+    motion: torch.Tensor,
+    speech: Speech,
+    speaker: torch.Tensor,
+    student_steps: int,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """MSE between the student's prediction and :func:`distillation_target` at times on the
+    student's grid ``{1/N, ..., 1}`` (``N = student_steps``). ``teacher(z, time)`` is the
+    teacher's predictor (e.g. ``guided(network_denoiser(teacher, speech, speaker), scale)``,
+    which distils the guidance into the student); the student is conditioned (keep = True)."""
+    c = student.config
+    schedule = NoiseSchedule(c.schedule)
+    b = motion.shape[0]
+    x0 = student.normalise(motion)
+    index = torch.randint(1, student_steps + 1, (b,), generator=generator)
+    time = (index.to(motion.dtype) / student_steps).to(motion.device)
+    noise = torch.randn(motion.shape, generator=generator).to(motion)
+    alpha, sigma = (v[:, None, None] for v in schedule.alpha_sigma(time))
+    z = add_noise(x0, noise, alpha, sigma)
+    target = distillation_target(teacher, z, time, 1.0 / student_steps, schedule, c.prediction)
+    keep = torch.ones(b, dtype=torch.bool, device=motion.device)
+    return (student(z, time, speech, speaker, keep) - target).square().mean()

@@ -1,0 +1,55 @@
+"""The ``diffusion`` model family: :class:`DiffusionDenoiser` behind the model protocol of
+:mod:`llavataros.models.base`, so the pipeline, the stream and checkpoints treat it like any
+family. Sampling settings (steps, guidance, seed) are an attribute the caller may set; they
+default to the config's."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+
+from llavataros.models.base import FrameInputs, OutputKind
+from llavataros.models.diffusion.config import DiffusionConfig
+from llavataros.models.diffusion.network import DiffusionDenoiser
+from llavataros.models.diffusion.windows import DiffusionStream, SamplerSettings, generate
+
+
+class DiffusionModel(DiffusionDenoiser):
+    """A denoiser that samples motion for speech (offline and streaming)."""
+
+    family: ClassVar[str] = "diffusion"
+    output_kind: ClassVar[OutputKind] = "body"
+    config_class: ClassVar[type] = DiffusionConfig
+
+    def __init__(self, config: DiffusionConfig, sampler: SamplerSettings | None = None):
+        super().__init__(config)
+        self.sampler = sampler or SamplerSettings(steps=config.steps, guidance=config.guidance)
+
+    @property
+    def lookahead(self) -> int:
+        """Worst-case frames a motion frame waits for after its speech frame arrives."""
+        return self.config.stream_latency_frames
+
+    @property
+    def output_dim(self) -> int:
+        return self.config.motion_dim
+
+    def _text(self, inputs: FrameInputs) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        return (inputs.text, inputs.text_mask) if self.config.use_text else (None, None)
+
+    def generate(self, inputs: FrameInputs, speaker: torch.Tensor) -> torch.Tensor:
+        text, mask = self._text(inputs)
+        return generate(self, text, mask, inputs.audio, speaker, self.sampler)
+
+    def start_stream(self, speaker: torch.Tensor) -> DiffusionStream:
+        return DiffusionStream(self, speaker, self.sampler)
+
+    def push(
+        self, state: DiffusionStream, inputs: FrameInputs
+    ) -> tuple[torch.Tensor, DiffusionStream]:
+        text, mask = self._text(inputs)
+        return state.push(text, mask, inputs.audio), state
+
+    def flush(self, state: DiffusionStream) -> torch.Tensor:
+        return state.flush()

@@ -1,0 +1,189 @@
+"""Training the diffusion model (models/diffusion/loss.py) on known toy problems: a two-mode
+distribution a regressor would average, progressive distillation to one step, the loss going
+down with geometric terms, and safetensors checkpoints."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import torch
+
+from diffusion_helpers import features, randomised, tiny_config
+from llavataros.errors import InputError
+from llavataros.models.base import FrameInputs, ModelStream
+from llavataros.models.checkpoint import load_checkpoint, save_checkpoint
+from llavataros.models.diffusion.loss import (
+    GeometryTerms,
+    diffusion_loss,
+    distillation_loss,
+    known_prefix,
+)
+from llavataros.models.diffusion.network import DiffusionDenoiser, slice_speech
+from llavataros.models.diffusion.sampling import guided
+from llavataros.models.diffusion.windows import SamplerSettings, generate, network_denoiser
+from llavataros.models.geometry import RootStatistics
+from llavataros.motion.skeleton import AVATAROS
+
+BATCH, FRAMES = 64, 4
+TOY = tiny_config(num_joints=1, use_text=False, window=8, overlap=2, width=32, depth=1)
+TOY = tiny_config(**{**TOY.to_dict(), "prefix_probability": 0.0})
+
+
+def _toy_batch(generator: torch.Generator, config=TOY):
+    """Each frame of each window is +1 or -1 in every channel, equally likely: two modes."""
+    sign = torch.randint(0, 2, (BATCH, FRAMES, 1), generator=generator).float() * 2 - 1
+    audio = torch.zeros(BATCH, FRAMES, config.audio_dim)  # speech says nothing
+    speech = slice_speech(None, None, audio, 0, FRAMES, config.lookbehind, config.lookahead)
+    return sign.expand(BATCH, FRAMES, config.motion_dim), speech, torch.zeros(BATCH).long()
+
+
+@pytest.fixture(scope="module")
+def toy_teacher() -> DiffusionDenoiser:
+    torch.manual_seed(0)
+    network = DiffusionDenoiser(TOY)
+    generator = torch.Generator().manual_seed(0)
+    steps = 400
+    optimiser = torch.optim.Adam(network.parameters(), lr=3e-3)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, 3e-3, total_steps=steps)
+    for _ in range(steps):
+        loss, _ = diffusion_loss(network, *_toy_batch(generator), generator)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+    return network.eval()
+
+
+def _frame_means(network: DiffusionDenoiser, steps: int, count: int = 500) -> torch.Tensor:
+    audio = torch.zeros(count, FRAMES, network.config.audio_dim)
+    speaker = torch.zeros(count, dtype=torch.long)
+    motion = generate(network, None, None, audio, speaker, SamplerSettings(steps=steps, seed=1))
+    return motion.mean(dim=2).flatten()  # (count * FRAMES,): one value per sampled frame
+
+
+def test_sampler_recovers_both_modes(toy_teacher):
+    means = _frame_means(toy_teacher, steps=16)
+    assert ((means.abs() - 1).abs() < 0.25).float().mean() > 0.95  # at +1 or -1 ...
+    assert 0.4 < (means > 0).float().mean() < 0.6  # ... with equal mass ...
+    assert (means.abs() < 0.5).float().mean() < 0.02  # ... and almost never between
+    # One DDIM step is the regressor's answer: the posterior mean of x0 at t = 1, about 0.
+    assert (_frame_means(toy_teacher, steps=1).abs() < 0.5).all()
+
+
+def test_progressive_distillation_reaches_one_step(toy_teacher):
+    """Two rounds (Salimans & Ho 2022): 4 teacher steps -> 2 student steps -> 1. The one-step
+    student samples both modes where the teacher's one step gives their mean."""
+    generator = torch.Generator().manual_seed(2)
+    teacher = toy_teacher
+    for student_steps in (2, 1):
+        student = copy.deepcopy(teacher).train()
+        optimiser = torch.optim.Adam(student.parameters(), lr=1e-3)
+        for _ in range(120):
+            motion, speech, speaker = _toy_batch(generator)
+            predict = guided(network_denoiser(teacher, speech, speaker))
+            loss = distillation_loss(
+                student, predict, motion, speech, speaker, student_steps, generator
+            )
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        teacher = student.eval()
+    one_step = _frame_means(teacher, steps=1)
+    assert ((one_step.abs() - 1).abs() < 0.25).float().mean() > 0.85
+    assert 0.4 < (one_step > 0).float().mean() < 0.6
+    assert (_frame_means(toy_teacher, steps=1).abs() < 0.5).all()
+
+
+def test_known_prefix():
+    generator = torch.Generator().manual_seed(0)
+    known = known_prefix(2000, 10, 4, 0.5, generator)
+    counts = known.sum(dim=1)
+    assert known[:, 0].float().mean().item() == pytest.approx(0.5, abs=0.05)
+    assert counts.max() == 4 and not known[:, 4:].any()
+    assert (known == (torch.arange(10) < counts[:, None])).all()  # a prefix
+    assert not known_prefix(5, 10, 0, 0.5).any() and not known_prefix(5, 10, 4, 0.0).any()
+
+
+def _smooth_motion(config, batch: int, frames: int) -> torch.Tensor:
+    """Model-layout motion: root on sine curves, joint 6D near identity, smoothly varying."""
+    phase = torch.arange(batch)[:, None, None] * 0.7 + torch.arange(config.motion_dim) * 0.3
+    time = torch.arange(frames)[None, :, None] / 8.0
+    wave = torch.sin(time + phase)  # (b, n, m)
+    identity = torch.tensor([1.0, 0, 0, 0, 1, 0]).repeat(config.num_joints)
+    return torch.cat([wave[..., :3], identity + 0.2 * wave[..., 3:]], dim=-1)
+
+
+def test_a_few_training_steps_lower_the_loss():
+    config = tiny_config(num_joints=AVATAROS.num_joints, width=16, depth=1)
+    torch.manual_seed(0)
+    network = DiffusionDenoiser(config)
+    motion = _smooth_motion(config, 8, 16)
+    network.set_motion_statistics(motion.mean(dim=(0, 1)), motion.std(dim=(0, 1)))
+    text, mask, audio, speaker = features(config, 16, batch=8)
+    speech = slice_speech(text, mask, audio, 0, 16, config.lookbehind, config.lookahead)
+    geometry = GeometryTerms(AVATAROS, RootStatistics((0.0, 1.0, 0.0), (0.1, 0.1, 0.1)))
+
+    def evaluate():
+        with torch.no_grad():
+            generator = torch.Generator().manual_seed(123)  # same noise, times and dropout
+            return diffusion_loss(network, motion, speech, speaker, generator, geometry)
+
+    before, parts = evaluate()
+    assert set(parts) == {"target", "position", "velocity"}
+    optimiser = torch.optim.Adam(network.parameters(), lr=3e-3)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(100):
+        loss, _ = diffusion_loss(network, motion, speech, speaker, generator, geometry)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    after, after_parts = evaluate()
+    assert after < 0.7 * before
+    assert after_parts["target"] < parts["target"] and after_parts["position"] < parts["position"]
+
+
+def test_checkpoint_round_trip_without_pickle(tmp_path):
+    from safetensors import safe_open
+
+    network = randomised(tiny_config())
+    text, mask, audio, speaker = features(network.config, 20)
+    settings = SamplerSettings(steps=2, seed=4)
+    expected = generate(network, text, mask, audio, speaker, settings)
+    extra = {"speakers": {"names": ["a", "b", "c"]}}
+    metadata_path = save_checkpoint(tmp_path / "model", network, network.config, extra)
+    loaded, metadata = load_checkpoint(tmp_path / "model")
+    assert metadata.family == "diffusion" and metadata.speakers.names == ("a", "b", "c")
+    assert loaded.config == network.config and type(loaded).family == "diffusion"
+    torch.testing.assert_close(generate(loaded, text, mask, audio, speaker, settings), expected)
+    with safe_open(str(tmp_path / "model" / "model.safetensors"), "pt") as weights:
+        assert "motion_std" in set(weights.keys())  # normalisation travels with the weights
+
+    stored = json.loads(metadata_path.read_text())
+    stored["config"]["colour"] = "red"
+    metadata_path.write_text(json.dumps(stored))
+    with pytest.raises(InputError, match="unknown diffusion config keys: colour"):
+        load_checkpoint(tmp_path / "model")
+    save_checkpoint(tmp_path / "model", network, network.config)
+    (tmp_path / "model" / "model.safetensors").write_bytes(b"\x80\x04 not weights")
+    with pytest.raises(InputError, match="do not match"):
+        load_checkpoint(tmp_path / "model")
+
+
+def test_the_family_protocol_streams_what_it_generates():
+    network = randomised(tiny_config())
+    network.sampler = SamplerSettings(steps=2, seed=7)
+    text, mask, audio, speaker = features(network.config, 37)
+    offline = network.generate(FrameInputs(text, mask, audio), speaker)
+    torch.testing.assert_close(
+        offline, generate(network, text, mask, audio, speaker, network.sampler)
+    )
+    stream, pieces = ModelStream(network), []
+    for start in range(0, 37, 5):
+        stop = min(start + 5, 37)
+        pieces.append(
+            stream.push(text[:, start:stop], mask[:, start:stop], audio[:, start:stop], speaker)
+        )
+    pieces.append(stream.flush())
+    torch.testing.assert_close(torch.cat(pieces, dim=1), offline)
