@@ -46,7 +46,7 @@ BIND_ROTATIONS = np.array(
     ]
 )
 BIND_ROOT = np.array([0.0, 0.886, 0.0])  # mean root position on the sample take
-HEAD_CENTRE_ABOVE_SPINE2 = np.array([0.0, 0.37, 0.035])  # upright (world) offset
+HEAD_CENTRE_ABOVE_SPINE2 = np.array([0.0, 0.35, 0.035])  # upright (world) offset
 
 MATERIALS: dict[str, tuple[float, float, float, float]] = {
     "skin": (0.80, 0.55, 0.42, 1.0),
@@ -196,9 +196,9 @@ def _body_parts(skeleton: Skeleton, bind_q: np.ndarray, bind_p: np.ndarray, head
             parts.append(_blend(placed, "skin", elbow, wrist, smoothstep(-0.02, 0.03, local_y)))
     # Neck: Spine2 to the head, upright.
     neck_base = bind_p[2] + [0.0, 0.1, 0.0]
-    neck = capsule("neck", 0.2, 0.05, 0.045, segments=16)
+    neck = capsule("neck", 0.16, 0.058, 0.05, segments=16)
     neck = _place(neck, rotations.IDENTITY, neck_base)
-    w_head = smoothstep(0.1, 0.2, neck.vertices[:, 1] - neck_base[1])
+    w_head = smoothstep(0.1, 0.16, neck.vertices[:, 1] - neck_base[1])
     parts.append(_blend(neck, "skin", 2, head_joint, w_head))
     return parts
 
