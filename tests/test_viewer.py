@@ -30,7 +30,9 @@ FPS = 30.0
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium missing (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="/usr/bin/chromium missing (apt-get install chromium)"
+    ),
     pytest.mark.skipif(
         NODE is None or not (WEB / "node_modules" / "playwright-core").exists(),
         reason="node or web/node_modules/playwright-core missing (run web/setup.sh)",
