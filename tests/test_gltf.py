@@ -11,7 +11,7 @@ import pytest
 from llavataros.errors import InputError
 from llavataros.export import head
 from llavataros.export.avatar import build_avatar
-from llavataros.export.gltf import accessor_array, read_glb, write_glb
+from llavataros.export.gltf import accessor_array, export_take, read_glb, write_glb
 from llavataros.motion import rotations
 from llavataros.motion.skeleton import AVATAROS, JOINT_NAMES, PARENTS
 from llavataros.motion.take import Motion, load_take
@@ -233,3 +233,25 @@ def test_write_is_atomic_and_bare_avatar_has_no_animation(tmp_path):
     assert "animations" not in document
     assert [p.name for p in tmp_path.iterdir()] == ["avatar.glb"]
     assert AVATAROS.num_joints == 9
+
+
+def test_export_take_files(tmp_path):
+    """The export entry point: take + face + audio in, .glb (audio named in extras) out."""
+    motion = random_motion(frames=12, fps=30.0)
+    np.save(tmp_path / "speech.npy", motion.to_array(np.float32))
+    (tmp_path / "speech.json").write_text('{"fps": 30}')
+    np.save(tmp_path / "speech.face.npy", random_face(12))
+    (tmp_path / "speech.wav").write_bytes(b"RIFF0000WAVE")  # copied, not decoded
+    out = tmp_path / "out" / "speech.glb"
+    export_take(tmp_path / "speech.npy", out, tmp_path / "speech.face.npy", tmp_path / "speech.wav")
+    document, _ = read_glb(out)
+    assert document["scenes"][0]["extras"] == {"fps": 30.0, "frames": 12, "audio": "speech.wav"}
+    assert (tmp_path / "out" / "speech.wav").read_bytes() == b"RIFF0000WAVE"
+    np.save(tmp_path / "short.face.npy", random_face(11))
+    with pytest.raises(InputError, match="short.face.npy: face has 11 frames"):
+        export_take(tmp_path / "speech.npy", tmp_path / "x.glb", tmp_path / "short.face.npy")
+    with pytest.raises(InputError, match="missing.wav: file not found"):
+        export_take(
+            tmp_path / "speech.npy", tmp_path / "x.glb", audio_path=tmp_path / "missing.wav"
+        )
+    assert not (tmp_path / "x.glb").exists()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import struct
 import tempfile
 from pathlib import Path
@@ -25,7 +26,7 @@ from llavataros.errors import InputError
 from llavataros.export.avatar import MATERIALS, Avatar, Primitive, build_avatar
 from llavataros.motion import rotations
 from llavataros.motion.skeleton import AVATAROS
-from llavataros.motion.take import Motion
+from llavataros.motion.take import Motion, load_take
 
 ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
 COMPONENT = {np.float32: 5126, np.uint8: 5121, np.uint16: 5123, np.uint32: 5125}
@@ -324,3 +325,45 @@ def accessor_array(document: dict, binary: bytes, index: int) -> np.ndarray:
     start = view.get("byteOffset", 0) + accessor.get("byteOffset", 0)
     count = accessor["count"] * width
     return np.frombuffer(binary, dtype=dtype, count=count, offset=start).reshape(-1, width)
+
+
+def load_face(path: str | Path, num_frames: int) -> np.ndarray:
+    """A ``NAME.face.npy`` file: float ``(t, 52)`` with the motion's frame count."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    try:
+        face = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise InputError(path, f"not a readable .npy array ({error or 'empty file'})") from None
+    if not isinstance(face, np.ndarray):
+        raise InputError(path, "expected a single .npy array (not an .npz archive)")
+    return check_face(face, num_frames, path)
+
+
+def export_take(
+    motion_path: str | Path,
+    out: str | Path,
+    face_path: str | Path | None = None,
+    audio_path: str | Path | None = None,
+    fps: float | None = None,
+) -> Path:
+    """``llavataros export MOTION.npy [--face FACE.npy] [--audio AUDIO] -o OUT.glb``: load and
+    check every input first, then copy the audio beside ``OUT`` as ``OUT.stem + suffix`` (named
+    in ``scene.extras.audio``) and write the ``.glb``."""
+    out = Path(out)
+    motion = load_take(motion_path, fps=fps)
+    face = None if face_path is None else load_face(face_path, motion.num_frames)
+    audio_uri = None
+    if audio_path is not None:
+        audio_path = Path(audio_path)
+        if not audio_path.is_file():
+            raise InputError(audio_path, "file not found")
+        target = out.with_name(out.stem + audio_path.suffix.lower())
+        audio_uri = target.name
+        if target.resolve() != audio_path.resolve():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(target.name + ".tmp")
+            shutil.copyfile(audio_path, temporary)
+            os.replace(temporary, target)
+    return write_glb(out, motion, face, audio_uri=audio_uri, source=motion_path)
