@@ -45,9 +45,9 @@ pytestmark = [
 
 
 def waving_motion(seconds: float = 4.0) -> tuple[Motion, np.ndarray]:
-    """Bind pose with the right arm swinging forward and up, and the jaw opening."""
+    """Bind pose with the right arm swinging forward and up, and the jaw opening (0 -> 1)."""
     frames = int(seconds * FPS)
-    phase = np.sin(np.linspace(0.0, np.pi, frames))  # 0 -> 1 -> 0
+    phase = np.sin(np.linspace(0.0, 0.5 * np.pi, frames))  # 0 -> 1
     q = np.broadcast_to(rotations.normalize(BIND_ROTATIONS), (frames, 9, 4)).copy()
     swing = rotations.from_axis_angle(np.array([1.0, 0.0, 0.0]), -1.6 * phase)
     for joint in (3, 4, 5):
@@ -105,12 +105,14 @@ def test_glb_from_export_loads_and_plays(site, tmp_path):
     root, base = site
     motion, face = waving_motion()
     write_glb(root / "take.glb", motion, face)
-    report = browse(f"{base}/index.html?src=take.glb&paused=1", tmp_path, "0.0,2.0,0.0")
+    url = f"{base}/index.html?src=take.glb&paused=1"
+    report = browse(url, tmp_path, "0.0,2.0,0.0,99")  # 99: past the end, held at the end
     check_clean(report)
     assert "take.glb: 3.97 s, 25 tracks" in report["status"]
     shots = [Path(s["path"]) for s in report["screenshots"]]
     assert changed_fraction(shots[0], shots[1]) > 0.005  # the arm and jaw moved
     assert changed_fraction(shots[0], shots[2]) < 0.0005  # same time, same picture
+    assert changed_fraction(shots[0], shots[3]) > 0.005  # the last frame, not wrapped to 0
 
 
 def test_animate_output_arrays_play_on_the_bare_avatar(site, tmp_path):

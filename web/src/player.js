@@ -10,7 +10,8 @@ export class ClipDriver {
   }
 
   setTime(time) {
-    this.mixer.setTime(time);
+    // A repeating action wraps at its duration back to the first frame: hold the last one.
+    this.mixer.setTime(Math.min(time, this.duration * (1 - 1e-6)));
   }
 }
 

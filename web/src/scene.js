@@ -12,9 +12,9 @@ export function createStage(container) {
   const scene = new THREE.Scene();
   scene.background = new THREE.Color(0x2a2f38);
   const camera = new THREE.PerspectiveCamera(35, container.clientWidth / container.clientHeight, 0.05, 50);
-  camera.position.set(0.6, 1.45, 2.4);
+  camera.position.set(0.45, 1.45, 1.75);
   const controls = new OrbitControls(camera, renderer.domElement);
-  controls.target.set(0, 1.3, 0);
+  controls.target.set(0, 1.28, 0);
   controls.enableDamping = true;
   controls.update();
 
@@ -25,8 +25,6 @@ export function createStage(container) {
   const rim = new THREE.DirectionalLight(0x9fb8ff, 0.9);
   rim.position.set(-2.0, 2.0, -2.0);
   scene.add(rim);
-  const floor = new THREE.GridHelper(4, 20, 0x556070, 0x3a404a);
-  scene.add(floor);
 
   const callbacks = [];
   const clock = new THREE.Clock();

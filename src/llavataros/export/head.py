@@ -100,8 +100,8 @@ def head_parts() -> list[Part]:
     """All parts of the head in head-local coordinates."""
     parts = [_skin(), _lip("lip_upper", 1.0, 0.0058), _lip("lip_lower", -1.0, 0.0068)]
     mouth_z = surface_z(0.0, MOUTH_Y)
-    parts.append(ellipsoid("mouth", [0, MOUTH_Y - 0.006, mouth_z - 0.03], [0.026, 0.022, 0.026]))
-    parts.append(ellipsoid("tongue", [0, MOUTH_Y - 0.012, mouth_z - 0.026], [0.015, 0.006, 0.018]))
+    parts.append(ellipsoid("mouth", [0, MOUTH_Y - 0.004, mouth_z - 0.036], [0.024, 0.018, 0.028]))
+    parts.append(ellipsoid("tongue", [0, MOUTH_Y - 0.01, mouth_z - 0.032], [0.015, 0.006, 0.018]))
     nose_y = -0.012
     nose = [0, nose_y, surface_z(0, nose_y) - 0.002]
     parts.append(ellipsoid("nose", nose, [0.011, 0.022, 0.016]))
