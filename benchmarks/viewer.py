@@ -63,7 +63,7 @@ def main() -> None:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/index.html?src=take.glb&paused=1"
         result = subprocess.run(
-            ["node", "scripts/browser_check.mjs", url, folder, "30.0", str(args.seconds)],
+            ["node", "scripts/browser_check.mjs", url, folder, "31.4", str(args.seconds)],
             cwd=ROOT / "web", capture_output=True, text=True, check=True,
         )  # fmt: skip
         server.shutdown()

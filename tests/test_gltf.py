@@ -192,10 +192,11 @@ def test_morph_targets_move_the_right_parts(name, tag, check):
 def test_left_shapes_move_the_characters_left_side():
     """ARKit ``...Left`` moves the +X side (the character's left, SPEC section 1)."""
     parts = head.head_parts()
+    shapes = [head.part_targets(part) for part in parts]
     for name in head.ARKIT_NAMES:
         moved, shift = [], []
-        for part in parts:
-            d = head.part_targets(part)[name]
+        for part, targets in zip(parts, shapes, strict=True):
+            d = targets[name]
             moving = np.linalg.norm(d, axis=-1) > 1e-4
             moved.append(part.vertices[moving, 0])
             shift.append(d[moving, 0])

@@ -12,9 +12,9 @@ export function createStage(container) {
   const scene = new THREE.Scene();
   scene.background = new THREE.Color(0x2a2f38);
   const camera = new THREE.PerspectiveCamera(35, container.clientWidth / container.clientHeight, 0.05, 50);
-  camera.position.set(0.45, 1.45, 1.75);
+  camera.position.set(0.5, 1.4, 2.0);
   const controls = new OrbitControls(camera, renderer.domElement);
-  controls.target.set(0, 1.28, 0);
+  controls.target.set(0, 1.3, 0);
   controls.enableDamping = true;
   controls.update();
 

@@ -144,9 +144,9 @@ def _torso(bind_p: np.ndarray) -> _SkinnedPart:
             [0.24, 0.15, 0.105],
             [0.34, 0.165, 0.11],
             [shoulder_y - root_y - 0.02, 0.165, 0.10],
-            [shoulder_y - root_y + 0.03, 0.13, 0.085],
-            [shoulder_y - root_y + 0.06, 0.07, 0.06],
-            [shoulder_y - root_y + 0.065, 0.0, 0.0],
+            [shoulder_y - root_y + 0.035, 0.135, 0.085],
+            [shoulder_y - root_y + 0.07, 0.08, 0.065],
+            [shoulder_y - root_y + 0.08, 0.0, 0.0],
         ]
     )
     heights = root_y + profile[:, 0]
