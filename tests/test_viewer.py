@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -76,10 +77,11 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def browse(url: str, out: Path, times: str, fps_seconds: float = 2.0) -> dict:
+def browse(url: str, out: Path, times: str, fps_seconds: float = 2.0, files=()) -> dict:
+    env = dict(os.environ, FILES=",".join(map(str, files))) if files else None
     result = subprocess.run(
         [NODE, "scripts/browser_check.mjs", url, str(out), times, str(fps_seconds)],
-        cwd=WEB, capture_output=True, text=True, timeout=180,
+        cwd=WEB, capture_output=True, text=True, timeout=180, env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
@@ -125,6 +127,22 @@ def test_animate_output_arrays_play_on_the_bare_avatar(site, tmp_path):
     report = browse(url, tmp_path, "0.0,2.0")
     check_clean(report)
     assert "120 frames at 30 fps (given), face" in report["status"]
+    shots = [Path(s["path"]) for s in report["screenshots"]]
+    assert changed_fraction(shots[0], shots[1]) > 0.005
+
+
+def test_files_from_the_picker_play_with_fps_from_metadata(site, tmp_path):
+    root, base = site
+    motion, face = waving_motion()
+    folder = tmp_path / "out"
+    folder.mkdir()
+    np.save(folder / "speech.npy", motion.to_array(np.float32))
+    np.save(folder / "speech.face.npy", face)
+    (folder / "speech.json").write_text('{"fps": 30}')
+    files = [folder / "speech.npy", folder / "speech.face.npy", folder / "speech.json"]
+    report = browse(f"{base}/index.html", tmp_path, "0.0,2.0", 0, files=files)
+    check_clean(report)
+    assert "speech.npy: 120 frames at 30 fps (given), face" in report["status"]
     shots = [Path(s["path"]) for s in report["screenshots"]]
     assert changed_fraction(shots[0], shots[1]) > 0.005
 

@@ -1,6 +1,8 @@
 // Open the viewer in headless Chromium (playwright-core), seek to given times, take
 // screenshots, measure the frame rate while playing, and report console errors as JSON.
 // Usage: node scripts/browser_check.mjs URL OUT_DIR [TIMES=0.5,2.0] [FPS_SECONDS=3]
+// With FILES=a.npy,a.face.npy,... in the environment the files go through the page's file
+// picker (the path a user's drop takes) after the page is ready.
 import { chromium } from "playwright-core";
 
 const [url, outDir, timesText = "0.5,2.0", fpsSecondsText = "3"] = process.argv.slice(2);
@@ -26,6 +28,12 @@ try {
   await page.goto(url, { waitUntil: "load" });
   await page.waitForFunction(() => window.viewer && window.viewer.ready, null, { timeout: 30000 });
   result.ready = await page.evaluate(() => window.viewer.ready);
+  if (process.env.FILES) {
+    await page.setInputFiles("#files", process.env.FILES.split(","));
+    await page.waitForFunction(() => window.viewer.player.duration > 0 || window.viewer.error, null, {
+      timeout: 30000,
+    });
+  }
   result.error = await page.evaluate(() => window.viewer.error);
   result.status = await page.evaluate(() => document.getElementById("status").textContent);
   result.duration = await page.evaluate(() => window.viewer.player.duration);
