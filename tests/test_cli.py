@@ -115,9 +115,14 @@ def test_transcribe_and_animate_from_the_command_line(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["hello.bvh", "hello.mp4", "hello.npy", "hello.words.json"]
+    assert names == ["hello.bvh", "hello.json", "hello.mp4", "hello.npy", "hello.words.json"]
     motion = np.load(out / "hello.npy")
     assert motion.shape == (round(13.816 * 30), 9, 7)
+    # every command reads animate's own output (the fps is written beside the motion)
+    assert run_cli("info", str(out / "hello.npy")).returncode == 0
+    exported = run_cli("export", str(out / "hello.npy"), "-o", str(tmp_path / "hello.glb"))
+    assert exported.returncode == 0, exported.stderr
+    assert (tmp_path / "hello.glb").read_bytes()[:4] == b"glTF"
 
 
 def test_features_command_fills_the_cache_training_uses(tmp_path, capsys):

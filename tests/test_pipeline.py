@@ -66,7 +66,9 @@ def test_animate_to_files_writes_every_output_and_nothing_partial(animator, tmp_
     written = animator.animate_to_files(
         EXAMPLES / "hello.wav", tmp_path, transcript=EXAMPLES / "hello.txt", video=False
     )
-    assert sorted(p.name for p in written) == ["hello.bvh", "hello.npy", "hello.words.json"]
+    names = ["hello.bvh", "hello.json", "hello.npy", "hello.words.json"]
+    assert sorted(p.name for p in written) == names
+    assert json.loads((tmp_path / "hello.json").read_text()) == {"fps": 60.0}
     array = np.load(tmp_path / "hello.npy")
     assert array.dtype == np.float32 and array.shape[1:] == (9, 7)
     words = json.loads((tmp_path / "hello.words.json").read_text())

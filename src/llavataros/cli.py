@@ -20,24 +20,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-MODEL_HELP = "run folder, model folder or RUN/checkpoints/NAME.ckpt (default: the shipped model)"
+MODEL_HELP = (
+    "a shipped model by family (llanimation), a run folder, a model folder or "
+    "RUN/checkpoints/NAME.ckpt (default: the shipped llanimation model)"
+)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from llavataros.motion.info import describe_array, format_description
-    from llavataros.motion.take import detect_fps, load_raw_array
+    from llavataros.motion.take import load_raw_array, take_fps
 
     array = load_raw_array(args.take)
-    fps = args.fps or detect_fps(len(array), _wav_duration(args.take), args.take)
-    info = describe_array(array, fps, source=args.take)
+    info = describe_array(array, take_fps(args.take, len(array), args.fps), source=args.take)
     print(json.dumps(info, indent=1) if args.json else format_description(info))
     return 0
-
-
-def _wav_duration(npy_path: str) -> float | None:
-    from llavataros.motion.take import audio_duration_beside
-
-    return audio_duration_beside(Path(npy_path))
 
 
 def _cmd_transcribe(args: argparse.Namespace) -> int:
@@ -116,9 +112,17 @@ def _cmd_animate(args: argparse.Namespace) -> int:
             speaker=args.speaker,
             video=not args.no_video,
             smooth=not args.no_smooth,
+            gltf=args.gltf,
         )
         for path in written:
             print(path)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from llavataros.export.gltf import export_take
+
+    print(export_take(args.motion, args.output, args.face, args.audio, args.fps))
     return 0
 
 
@@ -181,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speaker", help="speaker/style name or id (default: the model's first)")
     p.add_argument("--no-video", action="store_true", help="skip the .mp4")
     p.add_argument("--no-smooth", action="store_true", help="skip Savitzky-Golay smoothing")
+    p.add_argument("--gltf", action="store_true", help="also write NAME.glb (skinned avatar)")
     p.add_argument("--text-model", help="transformers model folder for word vectors")
     p.add_argument("--audio-model", help="transformers speech encoder folder (WavLM, wav2vec 2.0)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
@@ -233,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set trainer.max_epochs=5",
     )
+
+    p = add("export", _cmd_export, "Write a take as binary glTF: skinned avatar, body, face.")
+    p.add_argument("motion", help="AvatarOS .npy take")
+    p.add_argument("--face", help="(T, 52) ARKit blendshape weights .npy at the take's fps")
+    p.add_argument("--audio", help="speech to copy beside the .glb (the viewer plays it)")
+    p.add_argument("--fps", type=float, help="frame rate if there is no .wav or .json beside it")
+    p.add_argument("-o", "--output", required=True, help="OUT.glb")
 
     p = add("render", _cmd_render, "Render takes to an .mp4 (several side by side).")
     p.add_argument("motion", nargs="+")

@@ -157,17 +157,23 @@ def load_raw_array(path: str | Path) -> np.ndarray:
     return validate_array(array, path).astype(np.float64)  # validate first: dtype, npz
 
 
-def load_take(path: str | Path, fps: float | None = None, skeleton: Skeleton = AVATAROS) -> Motion:
-    """Load an AvatarOS ``.npy`` take; fps from the argument, ``NAME.json`` or ``NAME.wav``."""
+def take_fps(path: str | Path, num_frames: int, fps: float | None = None) -> float:
+    """The frame rate of take ``path``: ``fps`` if given, else ``NAME.json``, else derived from
+    the duration of ``NAME.wav`` beside it."""
     path = Path(path)
-    array = load_raw_array(path)
     if fps is None:
         fps = _metadata_fps(path)
     if fps is None:
-        fps = detect_fps(len(array), audio_duration_beside(path), path)
+        fps = detect_fps(num_frames, audio_duration_beside(path), path)
     if not (np.isfinite(fps) and fps > 0):
         raise InputError(path, f"frame rate must be a positive number, got {fps}")
-    motion = Motion.from_array(array, float(fps), skeleton)
+    return float(fps)
+
+
+def load_take(path: str | Path, fps: float | None = None, skeleton: Skeleton = AVATAROS) -> Motion:
+    """Load an AvatarOS ``.npy`` take; fps from the argument, ``NAME.json`` or ``NAME.wav``."""
+    array = load_raw_array(path)
+    motion = Motion.from_array(array, take_fps(path, len(array), fps), skeleton)
     return motion.with_continuous_rotations()
 
 

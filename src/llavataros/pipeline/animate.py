@@ -213,15 +213,21 @@ class Animator:
         speaker: str | int | None = None,
         video: bool = True,
         smooth: bool = True,
+        gltf: bool = False,
     ) -> list[Path]:
-        """Write ``NAME.npy``, ``.bvh``, ``.words.json`` (and ``.mp4``) for ``audio``."""
+        """Write ``NAME.npy``, ``.bvh``, ``.words.json`` (and ``.mp4``, ``.glb``) for
+        ``audio``."""
         audio = Path(audio)
         result = self.animate(audio, transcript, fps, speaker, smooth)
-        return write_outputs(result, out_dir, audio.stem, audio if video else None)
+        return write_outputs(result, out_dir, audio.stem, audio if video else None, gltf)
 
 
 def write_outputs(
-    result: AnimationResult, out_dir: str | Path, name: str, video_audio: Path | None
+    result: AnimationResult,
+    out_dir: str | Path,
+    name: str,
+    video_audio: Path | None,
+    gltf: bool = False,
 ) -> list[Path]:
     """Write all outputs into a temporary folder first, then move them into ``out_dir``: a
     failure leaves no partial files."""
@@ -229,8 +235,10 @@ def write_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out_dir))
     try:
+        motion_path = save_take(result.motion, staging / f"{name}.npy", write_metadata=True)
         files = [
-            save_take(result.motion, staging / f"{name}.npy"),
+            motion_path,
+            motion_path.with_suffix(".json"),  # the fps, so every command reads the take
             write_bvh(result.motion, staging / f"{name}.bvh"),
             save_words_json(result.transcript, staging / f"{name}.words.json"),
         ]
@@ -238,6 +246,10 @@ def write_outputs(
             from llavataros.render.video import render_video
 
             files.append(render_video(result.motion, staging / f"{name}.mp4", video_audio))
+        if gltf:
+            from llavataros.export.gltf import write_glb
+
+            files.append(write_glb(staging / f"{name}.glb", result.motion, source=name))
         written = []
         for file in files:
             target = out_dir / file.name
