@@ -31,12 +31,13 @@ from llavataros.corpus.shapes import (
 AFTER_WORD = 0.4  # s after the word's end within which the peak must fall (SPEC section 4)
 WINDOW_MARGIN = 0.15  # s kept between a planned peak and the window edges
 MIN_PEAK_SPACING = 1.2  # s between peaks of gestures that share a hand
-REST_GAP = 0.8  # s a hand must be able to rest between gestures to return home
+REST_GAP = 0.4  # s a hand must be able to rest between gestures to return home
 MIN_TRANSITION = 0.25  # s from one gesture's hold to the next gesture's first key
 TRANSITION_SPEED = 1.3  # m/s peak wrist speed allowed when going from hold to preparation
 BEAT_RISE = (0.55, 0.15)  # rise to the beat space from first beat - 0.55 s to - 0.15 s
 BEAT_LOWER = (0.25, 0.7)  # lower to rest from last beat + 0.25 s to + 0.7 s
 BEAT_RUN_GAP = 1.6  # s; beats closer than this share one beat segment
+BEAT_JITTER = 0.03  # m, +- variation of the beat space's height per segment
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,9 @@ def plan_beats(
                     times=tuple(c.time for c in run),
                     depths=tuple(depth * (0.3 + 0.7 * c.loudness) for c in run),
                     loudness=tuple(c.loudness for c in run),
-                    lift=np.array([0.0, 0.03 * (draws[1] - 0.5), 0.03 * (draws[2] - 0.5)]),
+                    lift=np.array(
+                        [0.0, 2 * BEAT_JITTER * (draws[1] - 0.5), 0.03 * (draws[2] - 0.5)]
+                    ),
                 )
             )
     return sorted(segments, key=lambda s: s.start)

@@ -116,7 +116,7 @@ def elbow_pole(target_body: np.ndarray, side: float) -> np.ndarray:
     hands raised toward the head. ``side`` is -1 for the right arm, +1 for the left."""
     raised = np.clip((target_body[:, 1] + 0.05) / 0.4, 0.0, 1.0)[:, None]
     raised = raised * raised * (3.0 - 2.0 * raised)  # smoothstep
-    low = np.array([0.55 * side, -1.0, -0.15])
+    low = np.array([0.45 * side, -1.0, -0.15])
     high = np.array([1.0 * side, -0.35, 0.25])
     return (1.0 - raised) * low + raised * high
 

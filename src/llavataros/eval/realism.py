@@ -9,8 +9,9 @@ wrists pooled), in the body frame of :func:`llavataros.eval.gestures.to_body` (o
   about -0.37 m;
 - ``wrist_forward``: wrist Z (m);
 - ``wrist_lateral``: wrist X toward its own side (m; the right wrist's -X, the left's +X);
-- ``elbow_abduction``: angle (degrees) of the upper arm (shoulder joint to elbow) from
-  hanging straight down, in the body's frontal X-Y plane, positive away from the body;
+- ``elbow_abduction``: angle (degrees) between the upper arm (shoulder joint to elbow) and
+  the body's sagittal Y-Z plane, positive toward its own side: 0 for an arm hanging straight
+  or raised straight forward, 90 for an elbow straight out to the side;
 - ``wrist_speed``: m/s, central differences at ``COMMON_FPS``.
 
 Each feature is histogrammed on fixed bins (``BINS``; values outside count in the end bins)
@@ -54,7 +55,7 @@ BINS: dict[str, np.ndarray] = {
     "wrist_height": np.linspace(-0.70, 0.70, 57),
     "wrist_forward": np.linspace(-0.30, 0.70, 41),
     "wrist_lateral": np.linspace(-0.30, 0.70, 41),
-    "elbow_abduction": np.linspace(-30.0, 180.0, 43),
+    "elbow_abduction": np.linspace(-30.0, 90.0, 25),
     "wrist_speed": speed_bins(),
 }
 FEATURES = tuple(BINS)
@@ -75,7 +76,8 @@ def frame_features(positions: np.ndarray, fps: float) -> dict[str, np.ndarray]:
     wrist = body[:, [RIGHT_WRIST, LEFT_WRIST]]  # (t, 2, 3)
     side = np.array([-1.0, 1.0])
     upper = body[:, [RIGHT_WRIST - 1, LEFT_WRIST - 1]] - body[:, [RIGHT_WRIST - 2, LEFT_WRIST - 2]]
-    abduction = np.degrees(np.arctan2(upper[..., 0] * side, -upper[..., 1]))  # (t, 2)
+    upper = upper / np.maximum(np.linalg.norm(upper, axis=-1, keepdims=True), 1e-9)
+    abduction = np.degrees(np.arcsin(np.clip(upper[..., 0] * side, -1.0, 1.0)))  # (t, 2)
     return {
         "wrist_height": wrist[..., 1],
         "wrist_forward": wrist[..., 2],
