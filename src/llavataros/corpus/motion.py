@@ -58,12 +58,13 @@ if TYPE_CHECKING:
 
 BEAT_DOWN, BEAT_UP = 0.20, 0.30  # s of the down-stroke and of the recovery
 BEAT_DIRECTION = np.array([0.0, -1.0, -0.25])  # down and slightly toward the body
+BEAT_KEEP = (0.45, 0.45)  # chance a run of beats is performed: calm + animated * amplitude
 BEAT_LIFT = (0.12, 0.10)  # m the beat hand rises above rest: calm + animated * amplitude
 BEAT_FORWARD = (0.04, 0.10)  # m the beat hand comes forward of rest: calm + animated * amp.
 DOWN_SAFE_HEIGHT = -0.25  # m; below this (and 0.20 m forward) a wrist could look like DOWN
 BEAT_LOW_FORWARD = 0.155  # m; forward limit of a beat space whose strokes reach that low
 NOMINAL_SHOULDER = np.array([-0.13, 0.11, 0.03])  # right shoulder, body frame (m)
-IDLE_DRIFT, IDLE_RATE = 0.015, 0.35  # m, Hz: resting hands are never quite still
+IDLE_DRIFT, IDLE_RATE = 0.02, 0.45  # m, Hz: resting hands are never quite still
 SHOULDER_CLEARANCE = 0.2  # m the wrist path keeps from the shoulder
 HAND_FLEX = 0.18  # rad, resting flexion of the hand relative to the forearm
 SIDE = {"right": -1.0, "left": 1.0}
@@ -77,7 +78,7 @@ def home_pose(style: SpeakerStyle, hand: str) -> np.ndarray:
     by ``elbow_bend`` (the AvatarOS sample rests at about (0.235, -0.385, 0.12), its arms
     stretched to 97 % of their length)."""
     bend = style.elbow_bend
-    return np.array([SIDE[hand] * style.arm_hang, -0.395 + 0.02 * bend, 0.10 + 0.03 * bend])
+    return np.array([SIDE[hand] * style.arm_hang, -0.395 + 0.01 * bend, 0.10 + 0.03 * bend])
 
 
 def beat_space(style: SpeakerStyle, home: np.ndarray) -> np.ndarray:
@@ -129,6 +130,7 @@ def generate_motion(
         style.beat_amplitude,
         style.two_hand_beats,
         beat_rng,
+        keep_chance=BEAT_KEEP[0] + BEAT_KEEP[1] * style.gesture_amplitude,
     )
 
     root, spine = spine_motion(t, style, planned, segments, idle_rng)  # (t, 3), (t, 3, 4)

@@ -9,7 +9,8 @@ of one hand join, and where beats go (SPEC section 4).
   with the intermediate key clamped sideways between the two peaks so the wrist never
   reverses left/right outside a NO gesture.
 - Beats (loudness peaks) go to the dominant hand while it rests, else to the other hand; runs
-  of beats become beat segments: rise to the beat space, down-strokes, lower to rest.
+  of beats become beat segments: rise to the beat space, down-strokes, lower to rest. A
+  speaker performs each run with a probability (calm speakers rest more, as people do).
 """
 
 from __future__ import annotations
@@ -218,8 +219,11 @@ def plan_beats(
     depth: float,
     two_hand_chance: float,
     rng: np.random.Generator,
+    keep_chance: float = 1.0,
 ) -> list[BeatSegment]:
-    """Group loudness peaks into beat segments on resting hands (see module docstring)."""
+    """Group loudness peaks into beat segments on resting hands (see module docstring); each
+    run of beats is performed with probability ``keep_chance`` (calm speakers skip some and
+    keep their hands at rest)."""
     other = "left" if dominant == "right" else "right"
     assigned: dict[str, list[tuple[int, BeatCandidate]]] = {dominant: [], other: []}
     for candidate in candidates:
@@ -244,6 +248,8 @@ def plan_beats(
             start, end = run[0].time - BEAT_RISE[0], run[-1].time + BEAT_LOWER[1]
             draws = rng.uniform(size=4)
             if any(hand in s.hands and s.start < end and start < s.end for s in segments):
+                continue
+            if draws[3] >= keep_chance:
                 continue
             hands = (hand,)
             if (
