@@ -78,7 +78,7 @@ def home_pose(style: SpeakerStyle, hand: str) -> np.ndarray:
     by ``elbow_bend`` (the AvatarOS sample rests at about (0.235, -0.385, 0.12), its arms
     stretched to 97 % of their length)."""
     bend = style.elbow_bend
-    return np.array([SIDE[hand] * style.arm_hang, -0.395 + 0.01 * bend, 0.10 + 0.03 * bend])
+    return np.array([SIDE[hand] * style.arm_hang, -0.39 + 0.01 * bend, 0.10 + 0.03 * bend])
 
 
 def beat_space(style: SpeakerStyle, home: np.ndarray) -> np.ndarray:
@@ -145,7 +145,7 @@ def generate_motion(
         keys = timelines[hand][0] + beat_segment_keys(segments, hand, homes[hand], space)
         offset = wrist_offsets(t, keys, homes[hand], spine_height, fps)
         offset += beat_strokes(t, segments, hand)
-        offset += slow_wander(t, idle_rng, IDLE_DRIFT, IDLE_RATE, 3) * np.array([0.4, 1.0, 1.0])
+        offset += slow_wander(t, idle_rng, IDLE_DRIFT, IDLE_RATE, 3) * np.array([0.5, 0.8, 1.0])
         target = torso[:, SPINE2] + np.einsum("tij,tj->ti", axes, offset)
         pole = np.einsum("tij,tj->ti", axes, poses.elbow_pole(offset, SIDE[hand]))
         arm = poses.solve_arm(torso[:, SHOULDER[hand]], target, pole, *lengths[hand])

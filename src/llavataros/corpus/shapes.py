@@ -118,8 +118,9 @@ def _right_points(gesture: str, a: float, home: np.ndarray) -> dict:
     hx = home[0]
     lean = np.zeros(3)  # pitch (+ forward), roll and yaw (+ toward the gesture hand)
     anchored = False
-    if gesture == "SELF":  # chest point (0, 0, 0.12): wrist 9-11 cm from it (limit 15 cm)
-        prep, peak = [-0.17, -0.17, 0.24], [-0.04, -0.07 - 0.02 * a, 0.17]
+    if gesture == "SELF":  # chest point (0, 0, 0.12): wrist ~6 cm from it (limit 15 cm);
+        # the peak must be the point nearest the chest point: the detector's peak time
+        prep, peak = [-0.17, -0.17, 0.24], [-0.04, -0.03 - 0.02 * a, 0.17]
         drift = [0.0, -0.01, 0.005]
     elif gesture == "YOU":  # >= 0.45 forward (here 0.50-0.515), 0.12 below the shoulder
         prep, peak = [-0.20, -0.12, 0.24], [-0.14, -0.01, 0.50 + 0.015 * a]
