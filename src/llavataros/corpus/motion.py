@@ -65,6 +65,7 @@ DOWN_SAFE_HEIGHT = -0.25  # m; below this (and 0.20 m forward) a wrist could loo
 BEAT_LOW_FORWARD = 0.155  # m; forward limit of a beat space whose strokes reach that low
 NOMINAL_SHOULDER = np.array([-0.13, 0.11, 0.03])  # right shoulder, body frame (m)
 IDLE_DRIFT, IDLE_RATE = 0.02, 0.45  # m, Hz: resting hands are never quite still
+IDLE_FADE, IDLE_FLOOR = 0.15, 0.4  # the drift fades to 40 % within 0.15 m of leaving rest
 SHOULDER_CLEARANCE = 0.2  # m the wrist path keeps from the shoulder
 HAND_FLEX = 0.18  # rad, resting flexion of the hand relative to the forearm
 SIDE = {"right": -1.0, "left": 1.0}
@@ -145,7 +146,9 @@ def generate_motion(
         keys = timelines[hand][0] + beat_segment_keys(segments, hand, homes[hand], space)
         offset = wrist_offsets(t, keys, homes[hand], spine_height, fps)
         offset += beat_strokes(t, segments, hand)
-        offset += slow_wander(t, idle_rng, IDLE_DRIFT, IDLE_RATE, 3) * np.array([0.5, 0.8, 1.0])
+        drift = slow_wander(t, idle_rng, IDLE_DRIFT, IDLE_RATE, 3) * np.array([0.5, 0.8, 1.0])
+        away = np.linalg.norm(offset - homes[hand], axis=-1, keepdims=True)  # (t, 1)
+        offset += drift * np.clip(1.0 - away / IDLE_FADE, IDLE_FLOOR, 1.0)
         target = torso[:, SPINE2] + np.einsum("tij,tj->ti", axes, offset)
         pole = np.einsum("tij,tj->ti", axes, poses.elbow_pole(offset, SIDE[hand]))
         arm = poses.solve_arm(torso[:, SHOULDER[hand]], target, pole, *lengths[hand])

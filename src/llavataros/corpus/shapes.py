@@ -119,8 +119,9 @@ def _right_points(gesture: str, a: float, home: np.ndarray) -> dict:
     lean = np.zeros(3)  # pitch (+ forward), roll and yaw (+ toward the gesture hand)
     anchored = False
     if gesture == "SELF":  # chest point (0, 0, 0.12): wrist ~6 cm from it (limit 15 cm);
-        # the peak must be the point nearest the chest point: the detector's peak time
-        prep, peak = [-0.17, -0.17, 0.24], [-0.04, -0.03 - 0.02 * a, 0.17]
+        # the peak must be nearer the chest point than the paths into and out of it: the
+        # detector's peak is the nearest point
+        prep, peak = [-0.17, -0.17, 0.24], [-0.03, -0.015 - 0.01 * a, 0.16]
         drift = [0.0, -0.01, 0.005]
     elif gesture == "YOU":  # >= 0.45 forward (here 0.50-0.515), 0.12 below the shoulder
         prep, peak = [-0.20, -0.12, 0.24], [-0.14, -0.01, 0.50 + 0.015 * a]
