@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 BEAT_DOWN, BEAT_UP = 0.20, 0.30  # s of the down-stroke and of the recovery
 BEAT_DIRECTION = np.array([0.0, -1.0, -0.25])  # down and slightly toward the body
-BEAT_KEEP = (0.45, 0.45)  # chance a run of beats is performed: calm + animated * amplitude
+BEAT_KEEP = (0.6, 0.35)  # chance a run of beats is performed: calm + animated * amplitude
 BEAT_LIFT = (0.12, 0.10)  # m the beat hand rises above rest: calm + animated * amplitude
 BEAT_FORWARD = (0.04, 0.10)  # m the beat hand comes forward of rest: calm + animated * amp.
 DOWN_SAFE_HEIGHT = -0.25  # m; below this (and 0.20 m forward) a wrist could look like DOWN
