@@ -18,7 +18,7 @@ from scipy.signal import find_peaks
 HOP = 0.01  # s between envelope frames
 WINDOW = 0.03  # s RMS window
 SMOOTHING = 5  # envelope frames in the moving average
-MIN_SPACING = 0.42  # s between beats (down-stroke + recovery must fit)
+MIN_SPACING = 0.5  # s between beats (down-stroke + recovery must fit)
 PROMINENCE = 3.0  # dB a peak must stand out of its surroundings
 
 

@@ -9,7 +9,8 @@ of one hand join, and where beats go (SPEC section 4).
   with the intermediate key clamped sideways between the two peaks so the wrist never
   reverses left/right outside a NO gesture.
 - Beats (loudness peaks) go to the dominant hand while it rests, else to the other hand; runs
-  of beats become beat segments: rise to the beat space, down-strokes, lower to rest.
+  of beats become beat segments: rise to the beat space, down-strokes, lower to rest. A
+  speaker performs each run with a probability (calm speakers rest more, as people do).
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from llavataros.corpus.shapes import (
 AFTER_WORD = 0.4  # s after the word's end within which the peak must fall (SPEC section 4)
 WINDOW_MARGIN = 0.15  # s kept between a planned peak and the window edges
 MIN_PEAK_SPACING = 1.2  # s between peaks of gestures that share a hand
-REST_GAP = 0.8  # s a hand must be able to rest between gestures to return home
+REST_GAP = 0.4  # s a hand must be able to rest between gestures to return home
 MIN_TRANSITION = 0.25  # s from one gesture's hold to the next gesture's first key
 TRANSITION_SPEED = 1.3  # m/s peak wrist speed allowed when going from hold to preparation
 BEAT_RISE = (0.55, 0.15)  # rise to the beat space from first beat - 0.55 s to - 0.15 s
 BEAT_LOWER = (0.25, 0.7)  # lower to rest from last beat + 0.25 s to + 0.7 s
 BEAT_RUN_GAP = 1.6  # s; beats closer than this share one beat segment
+BEAT_JITTER = 0.03  # m, +- variation of the beat space's height per segment
 
 
 @dataclass(frozen=True)
@@ -217,8 +219,11 @@ def plan_beats(
     depth: float,
     two_hand_chance: float,
     rng: np.random.Generator,
+    keep_chance: float = 1.0,
 ) -> list[BeatSegment]:
-    """Group loudness peaks into beat segments on resting hands (see module docstring)."""
+    """Group loudness peaks into beat segments on resting hands (see module docstring); each
+    run of beats is performed with probability ``keep_chance`` (calm speakers skip some and
+    keep their hands at rest)."""
     other = "left" if dominant == "right" else "right"
     assigned: dict[str, list[tuple[int, BeatCandidate]]] = {dominant: [], other: []}
     for candidate in candidates:
@@ -244,6 +249,8 @@ def plan_beats(
             draws = rng.uniform(size=4)
             if any(hand in s.hands and s.start < end and start < s.end for s in segments):
                 continue
+            if draws[3] >= keep_chance:
+                continue
             hands = (hand,)
             if (
                 hand == dominant
@@ -260,7 +267,9 @@ def plan_beats(
                     times=tuple(c.time for c in run),
                     depths=tuple(depth * (0.3 + 0.7 * c.loudness) for c in run),
                     loudness=tuple(c.loudness for c in run),
-                    lift=np.array([0.0, 0.03 * (draws[1] - 0.5), 0.03 * (draws[2] - 0.5)]),
+                    lift=np.array(
+                        [0.0, 2 * BEAT_JITTER * (draws[1] - 0.5), 0.03 * (draws[2] - 0.5)]
+                    ),
                 )
             )
     return sorted(segments, key=lambda s: s.start)

@@ -31,6 +31,9 @@ REST_PITCH = np.radians([-11.8, 16.0, 4.3])
 ROOT_HEIGHT = 0.886  # m, mean root (Spine) height in the sample take
 LEAN_SHARE = np.array([0.5, 0.3, 0.2])  # how a whole-spine lean splits over the 3 joints
 MAX_REACH = 0.985  # targets farther than this share of the arm length are pulled in
+# Above this share of the arm length the reach saturates smoothly toward MAX_REACH (tanh): a
+# hard clamp puts a kink in the distance, which the nearly straight elbow turns into a jerk.
+SOFT_REACH = 0.92
 X_AXIS, Y_AXIS, Z_AXIS = 0, 1, 2
 
 
@@ -89,7 +92,7 @@ def solve_arm(
     distance = np.linalg.norm(delta, axis=-1)  # (t,)
     reach = distance / (upper + fore)
     along = delta / np.maximum(distance, 1e-9)[:, None]  # (t, 3) unit shoulder -> target
-    distance = np.clip(distance, abs(upper - fore) + 0.02, MAX_REACH * (upper + fore))
+    distance = np.maximum(soft_reach(distance, upper + fore), abs(upper - fore) + 0.02)
     side = pole - np.sum(pole * along, axis=-1, keepdims=True) * along
     fallback = np.cross(along, np.array([1.0, 0.0, 0.0]))
     weak = np.linalg.norm(side, axis=-1) < 1e-6
@@ -110,13 +113,20 @@ def solve_arm(
     )
 
 
+def soft_reach(distance: np.ndarray, length: float) -> np.ndarray:
+    """Shoulder-wrist ``distance (t,)`` unchanged up to ``SOFT_REACH * length``, then
+    saturating smoothly (C1) below ``MAX_REACH * length``."""
+    knee, room = SOFT_REACH * length, (MAX_REACH - SOFT_REACH) * length
+    return np.where(distance <= knee, distance, knee + room * np.tanh((distance - knee) / room))
+
+
 def elbow_pole(target_body: np.ndarray, side: float) -> np.ndarray:
     """Natural elbow direction ``(t, 3)`` in the body frame for wrist targets ``(t, 3)``
     (relative to Spine2): down, out and slightly back with low hands, out and forward with
     hands raised toward the head. ``side`` is -1 for the right arm, +1 for the left."""
     raised = np.clip((target_body[:, 1] + 0.05) / 0.4, 0.0, 1.0)[:, None]
     raised = raised * raised * (3.0 - 2.0 * raised)  # smoothstep
-    low = np.array([0.55 * side, -1.0, -0.15])
+    low = np.array([0.45 * side, -1.0, -0.15])
     high = np.array([1.0 * side, -0.35, 0.25])
     return (1.0 - raised) * low + raised * high
 

@@ -28,6 +28,7 @@ from llavataros.corpus.beat_candidates import beat_candidates
 from llavataros.corpus.curves import keyframe_curve, pulse_train, slow_wander
 from llavataros.corpus.labels import BeatLabel, GestureLabel, GestureLabels
 from llavataros.corpus.plan import (
+    BEAT_JITTER,
     BEAT_LOWER,
     BEAT_RISE,
     BeatSegment,
@@ -56,10 +57,16 @@ from llavataros.motion.timing import frame_count
 if TYPE_CHECKING:
     from llavataros.corpus.speech_takes import SpeechTake
 
-BEAT_DOWN, BEAT_UP = 0.16, 0.24  # s of the down-stroke and of the recovery
+BEAT_DOWN, BEAT_UP = 0.20, 0.30  # s of the down-stroke and of the recovery
 BEAT_DIRECTION = np.array([0.0, -1.0, -0.25])  # down and slightly toward the body
-BEAT_SPACE = np.array([0.0, -0.12, 0.21])  # Y, Z of the raised beat hand (X = rest X)
+BEAT_KEEP = (0.6, 0.35)  # chance a run of beats is performed: calm + animated * amplitude
+BEAT_LIFT = (0.12, 0.10)  # m the beat hand rises above rest: calm + animated * amplitude
+BEAT_FORWARD = (0.04, 0.10)  # m the beat hand comes forward of rest: calm + animated * amp.
+DOWN_SAFE_HEIGHT = -0.25  # m; below this (and 0.20 m forward) a wrist could look like DOWN
+BEAT_LOW_FORWARD = 0.155  # m; forward limit of a beat space whose strokes reach that low
 NOMINAL_SHOULDER = np.array([-0.13, 0.11, 0.03])  # right shoulder, body frame (m)
+IDLE_DRIFT, IDLE_RATE = 0.02, 0.45  # m, Hz: resting hands are never quite still
+IDLE_FADE, IDLE_FLOOR = 0.15, 0.4  # the drift fades to 40 % within 0.15 m of leaving rest
 SHOULDER_CLEARANCE = 0.2  # m the wrist path keeps from the shoulder
 HAND_FLEX = 0.18  # rad, resting flexion of the hand relative to the forearm
 SIDE = {"right": -1.0, "left": 1.0}
@@ -68,10 +75,23 @@ SHOULDER = {"right": RIGHT_SHOULDER, "left": LEFT_SHOULDER}
 
 
 def home_pose(style: SpeakerStyle, hand: str) -> np.ndarray:
-    """Rest wrist position ``(3,)`` in the body frame (relative to Spine2), metres: hanging
-    at ``arm_hang`` to the side, raised and brought forward by ``elbow_bend``."""
+    """Rest wrist position ``(3,)`` in the body frame (relative to Spine2), metres: arms
+    hanging close to the body at ``arm_hang`` to the side, slightly raised and brought forward
+    by ``elbow_bend`` (the AvatarOS sample rests at about (0.235, -0.385, 0.12), its arms
+    stretched to 97 % of their length)."""
     bend = style.elbow_bend
-    return np.array([SIDE[hand] * style.arm_hang, -0.32 + 0.05 * bend, 0.07 + 0.06 * bend])
+    return np.array([SIDE[hand] * style.arm_hang, -0.39 + 0.01 * bend, 0.10 + 0.03 * bend])
+
+
+def beat_space(style: SpeakerStyle, home: np.ndarray) -> np.ndarray:
+    """Where a hand waits between beats ``(3,)``: a little above and in front of its rest
+    pose, higher for speakers with a larger ``gesture_amplitude`` (calm to animated)."""
+    amplitude = style.gesture_amplitude
+    height = home[1] + BEAT_LIFT[0] + BEAT_LIFT[1] * amplitude
+    forward = home[2] + BEAT_FORWARD[0] + BEAT_FORWARD[1] * amplitude
+    if height - style.beat_amplitude - BEAT_JITTER - 0.02 < DOWN_SAFE_HEIGHT:
+        forward = min(forward, BEAT_LOW_FORWARD)
+    return np.array([home[0], height, forward])
 
 
 def generate_motion(
@@ -112,6 +132,7 @@ def generate_motion(
         style.beat_amplitude,
         style.two_hand_beats,
         beat_rng,
+        keep_chance=BEAT_KEEP[0] + BEAT_KEEP[1] * style.gesture_amplitude,
     )
 
     root, spine = spine_motion(t, style, planned, segments, idle_rng)  # (t, 3), (t, 3, 4)
@@ -122,10 +143,13 @@ def generate_motion(
     spine_height = torso[:, SPINE2, 1] - torso[:, ROOT, 1]  # (t,)
     lengths = poses.arm_lengths(skeleton)
     for hand in ("right", "left"):
-        keys = timelines[hand][0] + beat_segment_keys(segments, hand, homes[hand])
+        space = beat_space(style, homes[hand])
+        keys = timelines[hand][0] + beat_segment_keys(segments, hand, homes[hand], space)
         offset = wrist_offsets(t, keys, homes[hand], spine_height, fps)
         offset += beat_strokes(t, segments, hand)
-        offset += slow_wander(t, idle_rng, 0.008, 0.25, 3) * np.array([0.4, 1.0, 1.0])
+        drift = slow_wander(t, idle_rng, IDLE_DRIFT, IDLE_RATE, 3) * np.array([0.5, 0.8, 1.0])
+        away = np.linalg.norm(offset - homes[hand], axis=-1, keepdims=True)  # (t, 1)
+        offset += drift * np.clip(1.0 - away / IDLE_FADE, IDLE_FLOOR, 1.0)
         target = torso[:, SPINE2] + np.einsum("tij,tj->ti", axes, offset)
         pole = np.einsum("tij,tj->ti", axes, poses.elbow_pole(offset, SIDE[hand]))
         arm = poses.solve_arm(torso[:, SHOULDER[hand]], target, pole, *lengths[hand])
@@ -182,20 +206,20 @@ def spine_motion(
 
 
 def beat_segment_keys(
-    segments: Sequence[BeatSegment], hand: str, home: np.ndarray
+    segments: Sequence[BeatSegment], hand: str, home: np.ndarray, space: np.ndarray
 ) -> list[TimedKey]:
-    """Rest -> beat space -> rest keys of the beat segments of ``hand``; the beat space keeps
-    the rest X so beats never move the wrist sideways."""
+    """Rest -> beat space -> rest keys of the beat segments of ``hand``; the beat space
+    (:func:`beat_space`) keeps the rest X so beats never move the wrist sideways."""
     keys = []
     for segment in segments:
         if hand not in segment.hands:
             continue
         first, last = segment.times[0], segment.times[-1]
-        space = np.array([home[0], BEAT_SPACE[1], BEAT_SPACE[2]]) + segment.lift
+        lifted = space + segment.lift
         keys += [
             TimedKey(first - BEAT_RISE[0], home),
-            TimedKey(first - BEAT_RISE[1], space),
-            TimedKey(last + BEAT_LOWER[0], space),
+            TimedKey(first - BEAT_RISE[1], lifted),
+            TimedKey(last + BEAT_LOWER[0], lifted),
             TimedKey(last + BEAT_LOWER[1], home),
         ]
     return keys

@@ -25,7 +25,7 @@ from llavataros.gestures.landmarks import CHEST_POINT, MOUTH_POINT, RIGHT_TEMPLE
 RIGHT_WRIST_CLASSES = ("YOU", "NO", "EAT")  # the table names the right wrist
 TWO_HANDED_CLASSES = ("BIG", "SMALL", "ALL")
 MIRROR_X = np.array([-1.0, 1.0, 1.0])
-PEAK_SPEED = np.array([1.1, 1.4, 0.9])  # m/s wrist speed limit of prep, stroke, retraction
+PEAK_SPEED = np.array([1.1, 1.3, 1.0])  # m/s wrist speed limit of prep, stroke, retraction
 # Strokes that fold the forearm up to the head swing the elbow up a long way: slower.
 SLOW_STROKE = {"EAT": 1.7, "THINK": 1.5}
 SPINE2_ABOVE_ROOT = 0.40  # m, nominal, to measure root-anchored paths
@@ -119,17 +119,19 @@ def _right_points(gesture: str, a: float, home: np.ndarray) -> dict:
     hx = home[0]
     lean = np.zeros(3)  # pitch (+ forward), roll and yaw (+ toward the gesture hand)
     anchored = False
-    if gesture == "SELF":  # chest point (0, 0, 0.12): wrist ~6 cm from it (limit 15 cm)
-        prep, peak = [-0.17, -0.13, 0.25], [-0.04, -0.03 - 0.02 * a, 0.17]
+    if gesture == "SELF":  # chest point (0, 0, 0.12): wrist ~6 cm from it (limit 15 cm);
+        # the peak must be nearer the chest point than the paths into and out of it: the
+        # detector's peak is the nearest point
+        prep, peak = [-0.17, -0.17, 0.24], [-0.03, -0.015 - 0.01 * a, 0.16]
         drift = [0.0, -0.01, 0.005]
-    elif gesture == "YOU":  # >= 0.45 forward (here 0.50-0.515), near shoulder height
-        prep, peak = [-0.20, -0.08, 0.24], [-0.14, 0.05, 0.50 + 0.015 * a]
+    elif gesture == "YOU":  # >= 0.45 forward (here 0.50-0.515), 0.12 below the shoulder
+        prep, peak = [-0.20, -0.12, 0.24], [-0.14, -0.01, 0.50 + 0.015 * a]
         drift, lean = [0.0, 0.01, 0.0], np.array([0.10, 0.0, 0.0])
     elif gesture == "BIG":  # >= 0.95 apart (here 1.03-1.11), < 0.20 forward (here 0.05)
-        prep, peak = [hx, -0.06, 0.20], [-(0.515 + 0.04 * a), 0.01, 0.05]
+        prep, peak = [hx, -0.12, 0.18], [-(0.515 + 0.04 * a), -0.07, 0.05]
         drift, lean = [-0.01, 0.01, 0.0], np.array([-0.05, 0.0, 0.0])
     elif gesture == "SMALL":  # < 0.15 apart (here 0.09), > 0.30 forward (here 0.36-0.38)
-        prep, peak = [-0.20, -0.10, 0.27], [-0.045, -0.05, 0.36 + 0.02 * a]
+        prep, peak = [-0.20, -0.15, 0.27], [-0.045, -0.13, 0.36 + 0.02 * a]
         drift, lean = [0.005, 0.005, 0.0], np.array([0.06, 0.0, 0.0])
     elif gesture == "UP":  # >= 0.55 above Spine2 (here 0.595-0.61)
         prep, peak = [-0.24, 0.12, 0.16], [-0.20, 0.595 + 0.015 * a, 0.09]
@@ -144,7 +146,7 @@ def _right_points(gesture: str, a: float, home: np.ndarray) -> dict:
         prep, peak = [-0.25, 0.20, 0.16], [-0.135, 0.41, 0.03]
         drift, lean = [0.005, 0.005, -0.005], np.array([0.0, 0.04, 0.0])
     elif gesture == "ALL":  # 0.60-0.85 apart (here 0.69-0.75), > 0.25 forward (0.36-0.38)
-        prep, peak = [hx, -0.04, 0.30], [-(0.345 + 0.03 * a), -0.02, 0.36 + 0.02 * a]
+        prep, peak = [hx, -0.14, 0.28], [-(0.345 + 0.03 * a), -0.12, 0.36 + 0.02 * a]
         drift, lean = [-0.005, 0.0, 0.0], np.array([0.03, 0.0, 0.0])
     else:
         raise ValueError(f"no shape for {gesture!r}")
@@ -164,7 +166,7 @@ def _no_points(a: float, home: np.ndarray) -> list[np.ndarray]:
     wrist up, down and forward only: the sideways direction changes are exactly the three
     turns between the four sweeps, centred on the peak."""
     span = 0.19 + 0.04 * a
-    outer = np.array([home[0], -0.03, 0.32])
+    outer = np.array([home[0], -0.17, 0.30])
     inner = outer + np.array([span, 0.0, 0.0])
     return [home, outer, inner, outer.copy(), inner.copy(), outer.copy(), home]
 
