@@ -218,3 +218,20 @@ def test_tiny_model_and_baselines_go_through_the_same_scoring(corpus, test_names
         assert set(METRICS) - {"real_time_factor"} <= {
             key for key, value in scored[name].items() if value is not None
         } | {"semantic_precision"}
+
+
+def test_realism_against_real_takes_is_zero_for_the_real_takes_themselves(
+    corpus, test_names, tmp_path
+):
+    """``--real``: the scored motions against a folder of real takes; the same takes as the
+    reference give zero distance on every feature."""
+    motions = tmp_path / "truth"
+    motions.mkdir()
+    for name in test_names:
+        for suffix in (".npy", ".wav"):
+            shutil.copy(corpus / f"{name}{suffix}", motions / f"{name}{suffix}")
+    report = evaluate(corpus, motions_dir=motions, output=tmp_path / "m.json", real_dir=motions)
+    realism = report["summary"]["realism"]
+    assert set(realism["distances"]) >= {"wrist_height", "wrist_speed"}
+    assert all(value == pytest.approx(0.0, abs=1e-6) for value in realism["distances"].values())
+    assert any("realism against" in note for note in report["summary"]["notes"])

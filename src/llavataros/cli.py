@@ -146,6 +146,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         split=args.split,
         fgd_extractor=args.fgd,
         output=args.output,
+        real_dir=args.real,
     )
     print(json.dumps(report["summary"], indent=1))
     return 0
@@ -260,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--motions", help="folder of NAME.npy produced by any other system")
     p.add_argument("--split", default="test", choices=["train", "validation", "test", "all"])
     p.add_argument("--fgd", help="FGD extractor folder (default: the shipped one)")
+    p.add_argument("--real", help="folder of real takes: also score realism (posture, bandwidth)")
     p.add_argument("-o", "--output", help="metrics.json path")
 
     p = add(

@@ -61,6 +61,7 @@ class EvaluationContext:
     extractor: object  # FGDExtractor (torch is imported on demand)
     extractor_source: str
     notes: list[str] = field(default_factory=list)
+    real_motions: list[Motion] | None = None  # real takes to score realism against
     _real_features: np.ndarray | None = None
 
     def real_features(self) -> np.ndarray:

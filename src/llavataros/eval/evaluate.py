@@ -60,6 +60,7 @@ def evaluate(
     split: str = "test",
     fgd_extractor: str | Path | None = None,
     output: str | Path | None = None,
+    real_dir: str | Path | None = None,
 ) -> dict:
     """``llavataros evaluate``: score ``model`` (default: the shipped one) or the motion files
     in ``motions_dir`` on ``split`` of ``data_dir``; writes the report to ``output`` (default
@@ -76,6 +77,11 @@ def evaluate(
         load_seconds = time.perf_counter() - start
         metadata = animator.metadata
     context = build_context(data_dir, split, model, fgd_extractor, metadata=metadata)
+    if real_dir is not None:
+        from llavataros.eval.realism import load_motions
+
+        context.real_motions = load_motions(real_dir)
+        context.notes.append(f"realism against the real takes in {real_dir}")
     if animator is not None:
         report = evaluate_model(context, model, animator=animator, load_seconds=load_seconds)
     else:

@@ -2,7 +2,7 @@
 
 Every take is first resampled to ``COMMON_FPS`` (30 fps, linear interpolation of positions)
 so systems at any frame rate are compared on the same footing. Per frame and per wrist (both
-wrists pooled), in the body frame of :func:`llavataros.eval.gestures.to_body` (origin Spine2,
+wrists pooled), in the body frame of :func:`llavataros.gestures.detectors.to_body` (origin Spine2,
 +Y world up, +X toward the character's left, +Z forward):
 
 - ``wrist_height``: wrist Y relative to Spine2 (m); real speakers rest with hanging arms at
@@ -39,8 +39,8 @@ import numpy as np
 from scipy.signal import welch
 
 from llavataros.errors import InputError
-from llavataros.eval.gestures import to_body
 from llavataros.eval.metrics import hellinger_distance, resample_positions, speed_bins
+from llavataros.gestures.detectors import to_body
 from llavataros.motion.skeleton import LEFT_WRIST, RIGHT_WRIST, SPINE2
 from llavataros.motion.take import Motion, load_take
 

@@ -135,6 +135,10 @@ def _summary(
         "fgd_extractor": context.extractor_source,
         "notes": list(context.notes),
     }
+    if context.real_motions:
+        from llavataros.eval.realism import score_realism
+
+        summary["realism"] = score_realism(generated, context.real_motions).to_dict()
     labelled = [row["semantic"] for row in rows if "semantic" in row]
     if labelled:
         per_class = {}
