@@ -4,11 +4,17 @@
 ``model.generate`` (any model family) -> :func:`~.postprocess.assemble_motion` (FK, resample to
 the output fps, Savitzky-Golay 9/2 as in the paper) -> ``write_outputs``.
 
+The speech is followed by :func:`silence_frames` of silence before features are computed: the
+last frames then read silence as their lookahead, as every frame the model was trained on read
+real input. (The model's own end convention, a learned boundary vector, never occurs in
+training windows, and reading it made every clip end with an arm snap.)
+
 :class:`Animator` loads every model once, so several recordings share them.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -34,6 +40,17 @@ from llavataros.pipeline.postprocess import assemble_motion
 from llavataros.speech.audio import SAMPLE_RATE, load_audio
 from llavataros.speech.frontend import read_transcript_argument, words_for_audio
 from llavataros.speech.words import Transcript, save_words_json
+
+
+def silence_frames(model: SpeechModel) -> int:
+    """Model frames of silence appended after the speech: the model's speech lookahead."""
+    return int(model.config.lookahead)
+
+
+def with_silence(samples: np.ndarray, frames: int, fps: float) -> np.ndarray:
+    """``samples`` followed by ``frames`` model frames' worth of zeros (16 kHz)."""
+    padding = int(math.ceil(frames * SAMPLE_RATE / fps))
+    return np.concatenate([samples, np.zeros(padding, np.float32)])
 
 
 @dataclass(frozen=True)
@@ -139,9 +156,14 @@ class Animator:
             self.aligner = Aligner()
         return words_for_audio(audio, transcript, self.transcriber, self.aligner)
 
-    def features(self, audio: np.ndarray, transcript: Transcript) -> FrameFeatures:
+    def features(
+        self, audio: np.ndarray, transcript: Transcript, silence: int = 0
+    ) -> FrameFeatures:
+        """Model-rate features of ``audio`` followed by ``silence`` frames of silence."""
         fps = self.model.config.fps
-        frames = frame_count(len(audio) / SAMPLE_RATE, fps)
+        frames = frame_count(len(audio) / SAMPLE_RATE, fps) + silence
+        if silence:
+            audio = with_silence(audio, silence, fps)
         features = self.extractor.extract(audio, transcript, fps, num_frames=frames)
         audio = self.metadata.audio_statistics.normalize(features.audio)
         return FrameFeatures(features.text, features.text_mask, audio, fps)
@@ -188,7 +210,7 @@ class Animator:
         lap("load_audio")
         words = self.words(samples, transcript)
         lap("words")
-        features = self.features(samples, words)
+        features = self.features(samples, words, silence_frames(self.model))
         lap("features")
         output = self.model_output(features, speaker_id)
         lap("model")

@@ -31,7 +31,7 @@ from llavataros.features.streaming import StreamingAudioEncoder
 from llavataros.features.text_encoders import expand_words, frame_word_index
 from llavataros.models.base import ModelStream
 from llavataros.motion.timing import frame_count
-from llavataros.pipeline.animate import Animator
+from llavataros.pipeline.animate import Animator, silence_frames, with_silence
 from llavataros.pipeline.postprocess import MotionAssembler
 from llavataros.speech.audio import SAMPLE_RATE
 from llavataros.speech.words import Transcript, Word
@@ -103,7 +103,9 @@ class AnimationStream:
         if self.samples_in == 0:
             raise InputError(None, "the stream received no audio")
         seconds = self.samples_in / SAMPLE_RATE
-        released = self._advance(frame_count(seconds, self.model_fps))
+        silence = silence_frames(self.animator.model)  # as offline: speech, then silence
+        self.audio = with_silence(self.audio, silence, self.model_fps)
+        released = self._advance(frame_count(seconds, self.model_fps) + silence)
         self.assembler.add(self.model_stream.flush()[0])
         self.finished = True
         return np.concatenate([released, self.assembler.finish(frame_count(seconds, self.fps))])
