@@ -241,3 +241,23 @@ def test_keyframe_curve_stops_at_keys_and_is_smooth():
     assert minimum_jerk(np.array([-1.0, 0.5, 2.0])).tolist() == [0.0, 0.5, 1.0]
     pulses = pulse_train(t, np.array([0.6]), np.array([0.05]), 0.16, 0.24)
     assert pulses.max() == pytest.approx(0.05) and abs(t[np.argmax(pulses)] - 0.6) < 1e-3
+
+
+def test_beat_segments_whose_rest_and_rise_meet_stay_in_the_beat_space():
+    """Two runs of beats where one's lowering ends exactly when the next's rise begins (as in
+    take 56 of the 180-minute seed-0 corpus) give strictly increasing keys: no return home."""
+    from llavataros.corpus.plan import BEAT_LOWER, BEAT_RISE, BeatSegment
+    from llavataros.corpus.procedural_motion import beat_segment_keys
+
+    def segment(times):
+        return BeatSegment(("right",), times[0], times[-1], times, (0.05,) * 2, (1.0,) * 2, 0)
+
+    home, space = np.array([0.25, -0.38, 0.11]), np.array([0.25, -0.26, 0.16])
+    last = 23.225
+    first = last + BEAT_LOWER[1] + BEAT_RISE[0]  # the second rise starts as the first lowers
+    keys = beat_segment_keys(
+        [segment((22.0, last)), segment((first, first + 0.6))], "right", home, space
+    )
+    times = [key.time for key in keys]
+    assert np.all(np.diff(times) > 0)
+    assert not any(np.allclose(key.offset, home) for key in keys[1:-1])  # stays lifted

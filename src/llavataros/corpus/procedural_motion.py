@@ -216,9 +216,13 @@ def beat_segment_keys(
             continue
         first, last = segment.times[0], segment.times[-1]
         lifted = space + segment.lift
+        rise = [TimedKey(first - BEAT_RISE[0], home), TimedKey(first - BEAT_RISE[1], lifted)]
+        if keys and keys[-1].time >= rise[0].time:
+            # the previous segment has not reached rest yet: stay in the beat space between
+            keys.pop()
+            rise = rise[1:]
         keys += [
-            TimedKey(first - BEAT_RISE[0], home),
-            TimedKey(first - BEAT_RISE[1], lifted),
+            *rise,
             TimedKey(last + BEAT_LOWER[0], lifted),
             TimedKey(last + BEAT_LOWER[1], home),
         ]
