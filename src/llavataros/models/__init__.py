@@ -1,0 +1,1 @@
+"""Model families (the face family lives in :mod:`llavataros.models.face`)."""
