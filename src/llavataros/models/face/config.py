@@ -20,6 +20,8 @@ from llavataros.face.visemes import NUM_VISEME_IDS
 
 LayerKind = Literal["mamba", "attention"]
 LAYER_KINDS: tuple[str, ...] = get_args(LayerKind)
+Scan = Literal["loop", "chunked"]
+SCANS: tuple[str, ...] = get_args(Scan)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ class FaceModelConfig:
     lookahead: int = 3
     lookbehind: int = 2
     dropout: float = 0.1
-    scan_chunk: int = 16  # frames per chunk of the parallel scan (speed only)
+    scan: Scan = "loop"  # selective scan: same numbers; the loop is faster on one CPU thread
+    scan_chunk: int = 64  # frames per chunk of the parallel scan (speed only)
     fps: float = 30.0
     num_outputs: int = NUM_BLENDSHAPES
 
@@ -79,6 +82,8 @@ class FaceModelConfig:
             raise InputError(
                 None, "face model width must split into heads of even size, heads into kv_heads"
             )
+        if self.scan not in SCANS:
+            raise InputError(None, f"face model scan must be one of {SCANS}, got {self.scan!r}")
         if not 0.0 <= self.dropout < 1.0 or not self.fps > 0:
             raise InputError(None, "face model dropout must be in [0, 1) and fps > 0")
 

@@ -142,7 +142,7 @@ class FaceModel(nn.Module):
         self.boundary = nn.Parameter(0.02 * torch.randn(c.width))
         self.convolution = nn.Conv1d(c.width, c.width, c.lookbehind + 1 + c.lookahead)
         self.layers = nn.ModuleList(
-            MambaLayer(c.width, c.state_dim, c.expand, c.conv_kernel, c.scan_chunk)
+            MambaLayer(c.width, c.state_dim, c.expand, c.conv_kernel, c.scan_chunk, c.scan)
             if kind == "mamba"
             else AttentionLayer(c)
             for kind in c.layers
