@@ -109,7 +109,9 @@ def read_arkit_table(path: str | Path) -> tuple[TableRow, ...]:
             raise InputError(path, f"unknown ARKit name in table: {name!r}") from None
         result.append(TableRow(name, parse_expression(cells.get("C", "")), status == "valid"))
     if sorted(index(row.arkit) for row in result) != list(range(NUM_BLENDSHAPES)):
-        raise InputError(path, f"table must list each of the 52 ARKit names once, got {len(result)}")
+        raise InputError(
+            path, f"table must list each of the 52 ARKit names once, got {len(result)}"
+        )
     return tuple(result)
 
 
@@ -154,12 +156,20 @@ def load_facegood_values(path: str | Path) -> np.ndarray:
     return values.astype(np.float64)
 
 
+def load_facegood_names(folder: str | Path) -> list[str]:
+    """The 116 FACEGOOD shape names in the column order of the ``bs_value`` files."""
+    path = Path(folder) / NAMES_FILE
+    if not path.is_file():
+        raise InputError(path, "FACEGOOD blendshape names not found")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "created on Python 2"
+        return [str(n) for n in np.load(path, allow_pickle=False)]
+
+
 def load_facegood_clip(folder: str | Path, clip: str) -> FacegoodClip:
     """Clip ``clip`` (e.g. ``"1114_2_05"``) of the FACEGOOD folder in our face format."""
     folder = Path(folder)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        names = [str(n) for n in np.load(folder / NAMES_FILE, allow_pickle=False)]
+    names = load_facegood_names(folder)
     table = read_arkit_table(folder / TABLE_FILE)
     values = load_facegood_values(folder / f"bs_value_{clip}.npy")
     weights, valid = facegood_to_arkit(values, names, table)

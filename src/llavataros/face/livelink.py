@@ -118,9 +118,7 @@ def write_livelink_csv(
     return path
 
 
-def read_livelink_csv(
-    path: str | Path, fps: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def read_livelink_csv(path: str | Path, fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read a Live Link Face CSV recorded at ``fps``: ``(weights (T, 52) float32 in our column
     order, rotations (T, 9) float32 (zeros where a column is absent), times (T,) seconds from
     the first row)``."""

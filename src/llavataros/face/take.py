@@ -26,7 +26,9 @@ def check_face(weights: np.ndarray, source: str | Path | None = None) -> np.ndar
         raise InputError(
             source, f"face weights must be (T, {NUM_BLENDSHAPES}), got shape {weights.shape}"
         )
-    if not np.issubdtype(weights.dtype, np.number) or np.issubdtype(weights.dtype, np.complexfloating):
+    if not np.issubdtype(weights.dtype, np.number) or np.issubdtype(
+        weights.dtype, np.complexfloating
+    ):
         raise InputError(source, f"face weights must be real numbers, got dtype {weights.dtype}")
     weights = weights.astype(np.float32)
     if not np.all(np.isfinite(weights)):

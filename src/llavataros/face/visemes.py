@@ -33,9 +33,7 @@ _ARPABET = {
     **dict.fromkeys(["AO", "ER", "AXR"], "E"),
     **dict.fromkeys(["AA", "AY", "AW"], "D"),
     **dict.fromkeys(["EH", "AE", "AH", "AX", "EY", "IH"], "C"),
-    **dict.fromkeys(
-        "IY T D S Z K G NG N TH DH SH ZH CH JH R Y HH DX NX EN Q".split(), "B"
-    ),
+    **dict.fromkeys("IY T D S Z K G NG N TH DH SH ZH CH JH R Y HH DX NX EN Q".split(), "B"),
 }
 _IPA = {
     **dict.fromkeys("pbm", "A"),
@@ -55,16 +53,35 @@ BILABIAL_ARPABET = {"P", "B", "M", "EM"}
 _POSES: dict[str, dict[str, float]] = {
     "X": {},
     "A": {"mouthPressLeft": 0.3, "mouthPressRight": 0.3, "mouthRollLower": 0.1},
-    "B": {"jawOpen": 0.1, "mouthStretchLeft": 0.2, "mouthStretchRight": 0.2,
-          "mouthLowerDownLeft": 0.1, "mouthLowerDownRight": 0.1},
-    "C": {"jawOpen": 0.3, "mouthLowerDownLeft": 0.2, "mouthLowerDownRight": 0.2,
-          "mouthUpperUpLeft": 0.1, "mouthUpperUpRight": 0.1},
-    "D": {"jawOpen": 0.55, "mouthLowerDownLeft": 0.3, "mouthLowerDownRight": 0.3,
-          "mouthUpperUpLeft": 0.15, "mouthUpperUpRight": 0.15},
+    "B": {
+        "jawOpen": 0.1,
+        "mouthStretchLeft": 0.2,
+        "mouthStretchRight": 0.2,
+        "mouthLowerDownLeft": 0.1,
+        "mouthLowerDownRight": 0.1,
+    },
+    "C": {
+        "jawOpen": 0.3,
+        "mouthLowerDownLeft": 0.2,
+        "mouthLowerDownRight": 0.2,
+        "mouthUpperUpLeft": 0.1,
+        "mouthUpperUpRight": 0.1,
+    },
+    "D": {
+        "jawOpen": 0.55,
+        "mouthLowerDownLeft": 0.3,
+        "mouthLowerDownRight": 0.3,
+        "mouthUpperUpLeft": 0.15,
+        "mouthUpperUpRight": 0.15,
+    },
     "E": {"jawOpen": 0.3, "mouthFunnel": 0.35, "mouthPucker": 0.2},
     "F": {"jawOpen": 0.12, "mouthPucker": 0.6, "mouthFunnel": 0.4},
-    "G": {"jawOpen": 0.08, "mouthRollLower": 0.5, "mouthUpperUpLeft": 0.2,
-          "mouthUpperUpRight": 0.2},
+    "G": {
+        "jawOpen": 0.08,
+        "mouthRollLower": 0.5,
+        "mouthUpperUpLeft": 0.2,
+        "mouthUpperUpRight": 0.2,
+    },
     "H": {"jawOpen": 0.25, "mouthLowerDownLeft": 0.1, "mouthLowerDownRight": 0.1},
 }
 

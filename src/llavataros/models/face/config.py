@@ -71,13 +71,17 @@ class FaceModelConfig:
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise InputError(None, f"face model {name} must be a positive integer, got {value!r}")
+                raise InputError(
+                    None, f"face model {name} must be a positive integer, got {value!r}"
+                )
         for name in ("lookahead", "lookbehind"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise InputError(None, f"face model {name} must be >= 0, got {value!r}")
         if not self.layers or any(kind not in LAYER_KINDS for kind in self.layers):
-            raise InputError(None, f"face model layers must be from {LAYER_KINDS}, got {self.layers}")
+            raise InputError(
+                None, f"face model layers must be from {LAYER_KINDS}, got {self.layers}"
+            )
         if self.width % self.heads or self.heads % self.kv_heads or (self.width // self.heads) % 2:
             raise InputError(
                 None, "face model width must split into heads of even size, heads into kv_heads"

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 
 import torch
 
-from llavataros.eval.face_metrics import CLOSURE_THRESHOLD, JAW_OPEN, LOWER_DOWN, MOUTH_CLOSE, UPPER_UP
+from llavataros.eval.face_metrics import (
+    CLOSURE_THRESHOLD,
+    JAW_OPEN,
+    LOWER_DOWN,
+    MOUTH_CLOSE,
+    UPPER_UP,
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +69,6 @@ def face_loss(
     if bilabial is not None and bilabial.any():
         aperture = lip_aperture_torch(prediction)[bilabial]
         closure = torch.relu(aperture - 0.5 * CLOSURE_THRESHOLD).pow(2).mean()
-    total = (
-        weights.position * position + weights.velocity * velocity + weights.closure * closure
-    )
+    total = weights.position * position + weights.velocity * velocity + weights.closure * closure
     parts = {"position": position.item(), "velocity": velocity.item(), "closure": closure.item()}
     return total, parts

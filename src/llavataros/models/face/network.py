@@ -105,7 +105,9 @@ class AttentionLayer(nn.Module):
         normed = self.norm(x)
         positions = torch.arange(position, position + t, device=x.device)
         q = rearrange(self.query(normed), "b t (h k) -> b h t k", h=self.heads)
-        kv = rearrange(self.key_value(normed), "b t (two g k) -> two b g t k", two=2, g=self.kv_heads)
+        kv = rearrange(
+            self.key_value(normed), "b t (two g k) -> two b g t k", two=2, g=self.kv_heads
+        )
         q, new_keys = rotate(q, positions), rotate(kv[0], positions)
         keys = torch.cat([cache.keys, new_keys], dim=2)  # (b, g, m + t, k)
         values = torch.cat([cache.values, kv[1]], dim=2)
