@@ -6,7 +6,7 @@ Trains on the four clips other than ``1114_2_05`` (one thread, a few minutes), t
 the held-out clip: the loudness baseline with its default settings, the loudness baseline with
 ``max_open`` / ``range_db`` fitted on the training clips, and the model (from audio alone:
 this data has no phoneme alignment). Saves the model to ``--out`` (``model.pt`` with the
-config and ``model.json`` with family ``face``) and the figures to ``results.json``.
+``model.safetensors`` and ``model.json`` with family ``face``) and the figures to ``results.json``.
 
 Usage: ``PYTHONPATH=src OMP_NUM_THREADS=1 .venv/bin/python benchmarks/train_face.py
 [--steps 1500] [--out /tmp/llavataros-face]``
@@ -15,6 +15,7 @@ Usage: ``PYTHONPATH=src OMP_NUM_THREADS=1 .venv/bin/python benchmarks/train_face
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import time
@@ -27,6 +28,7 @@ from llavataros.eval.face_metrics import face_metrics
 from llavataros.face.baselines import loudness_jaw
 from llavataros.face.facegood import CLIPS, FPS, HELD_OUT_CLIP, load_facegood_clip
 from llavataros.features.audio import ProsodyFeatures
+from llavataros.models.face.checkpoint import save_face_model
 from llavataros.models.face.config import FaceModelConfig
 from llavataros.models.face.stream import generate_face
 from llavataros.models.face.train import FaceTake, FaceTrainConfig, train_face
@@ -65,6 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("/tmp/llavataros-face"))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -75,7 +78,7 @@ def main() -> None:
     takes = [FaceTake(features, d.weights, d.valid) for d, _, features in training]
 
     model_config = FaceModelConfig(width=args.width)
-    train_config = FaceTrainConfig(steps=args.steps)
+    train_config = FaceTrainConfig(steps=args.steps, seed=args.seed)
     started = time.perf_counter()
     model = train_face(takes, model_config, train_config)
     train_seconds = time.perf_counter() - started
@@ -111,19 +114,19 @@ def main() -> None:
     commit = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    torch.save(
-        {"config": model_config.to_dict(), "state": model.state_dict()}, args.out / "model.pt"
-    )
-    (args.out / "model.json").write_text(
-        json.dumps(
-            {
-                "family": "face",
-                "config": model_config.to_dict(),
-                "train": {"steps": args.steps, "clips": [c for c in CLIPS if c != HELD_OUT_CLIP]},
-                "commit": commit,
+    save_face_model(
+        args.out,
+        model,
+        {
+            "features": ProsodyFeatures(fps=FPS).settings(),
+            "speakers": ["facegood"],
+            "train": {
+                "steps": args.steps,
+                "clips": [c for c in CLIPS if c != HELD_OUT_CLIP],
+                **dataclasses.asdict(train_config),
             },
-            indent=1,
-        )
+            "git_commit": commit,
+        },
     )
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     print(f"saved to {args.out}")

@@ -121,3 +121,16 @@ def test_livelink_reads_other_column_orders_and_rejects_bad_files(tmp_path):
         read_livelink_csv(tmp_path / "bad.csv", 30)
     with pytest.raises(InputError, match="not found"):
         read_livelink_csv(tmp_path / "missing.csv", 30)
+
+
+def test_write_face_outputs(tmp_path):
+    from llavataros.face.outputs import write_face_outputs
+
+    face = np.full((4, 52), 0.25, dtype=np.float32)
+    npy, csv = write_face_outputs(tmp_path / "talk.bvh", face, 30.0)
+    assert (npy.name, csv.name) == ("talk.face.npy", "talk.face.csv")
+    np.testing.assert_array_equal(load_face(npy), face)
+    assert len(csv.read_text().splitlines()) == 5
+    with pytest.raises(InputError, match="NaN"):
+        write_face_outputs(tmp_path / "bad.bvh", face * np.nan, 30.0)
+    assert not list(tmp_path.glob("bad*"))

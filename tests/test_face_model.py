@@ -201,3 +201,21 @@ def test_gradients_reach_every_parameter():
     output.sum().backward()
     missing = [name for name, p in model.named_parameters() if p.grad is None]
     assert missing == []
+
+
+def test_checkpoint_round_trip(tmp_path):
+    from llavataros.models.face.checkpoint import load_face_model, save_face_model
+
+    model = tiny(layers=("attention", "mamba"))
+    model.set_feature_statistics(torch.arange(AUDIO_DIM) * 1.0, torch.ones(AUDIO_DIM) * 2)
+    save_face_model(tmp_path / "face", model, {"features": {"encoder": "prosody"}})
+    loaded, info = load_face_model(tmp_path / "face")
+    assert info["family"] == "face" and info["features"] == {"encoder": "prosody"}
+    assert loaded.config == model.config
+    audio, speaker, _ = inputs(9)
+    torch.testing.assert_close(
+        generate_face(loaded, audio, speaker), generate_face(model, audio, speaker)
+    )
+    (tmp_path / "face" / "model.safetensors").write_bytes(b"junk")
+    with pytest.raises(InputError, match="checksum"):
+        load_face_model(tmp_path / "face")
