@@ -5,8 +5,9 @@ MAE <= 0.6 x the loudness baseline's).
 Trains on the four clips other than ``1114_2_05`` (one thread, a few minutes), then prints for
 the held-out clip: the loudness baseline with its default settings, the loudness baseline with
 ``max_open`` / ``range_db`` fitted on the training clips, and the model (from audio alone:
-this data has no phoneme alignment). Saves the model to ``--out`` (``model.pt`` with the
-``model.safetensors`` and ``model.json`` with family ``face``) and the figures to ``results.json``.
+this data has no phoneme alignment). Saves the model to ``--out``
+(``model.safetensors`` and ``model.json`` with family ``face``) and the figures to
+``results.json``.
 
 Usage: ``PYTHONPATH=src OMP_NUM_THREADS=1 .venv/bin/python benchmarks/train_face.py
 [--steps 1500] [--out /tmp/llavataros-face]``
