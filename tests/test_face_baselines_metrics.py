@@ -104,3 +104,19 @@ def test_loudness_baseline_follows_the_envelope():
     face = loudness_jaw(audio, rate, 60, FPS, max_open=0.4)
     assert face[10, index("jawOpen")] == 0.0 and face[50, index("jawOpen")] == pytest.approx(0.4)
     assert np.count_nonzero(face[:, [k for k in range(52) if k != index("jawOpen")]]) == 0
+
+
+def test_synthetic_upper_face_blinks_at_the_requested_rate_and_raises_brows_on_accents():
+    from llavataros.face.upper import combine, upper_face
+
+    minutes = 5
+    face = upper_face(minutes * 60 * 30, FPS, accent_times=[1.0, 4.0], seed=3, blinks_per_minute=17)
+    assert 17 * 0.7 < blink_rate(face, FPS) < 17 * 1.3
+    brow = face[:, index("browInnerUp")]
+    assert brow[33] > 0.2 and brow[123] > 0.2 and brow[75] == 0.0  # peaks 1.1 s, 4.1 s; not 2.5
+    assert brow_motion(face, FPS) > 0
+    assert np.count_nonzero(face[:, list(GROUPS["jaw"] + GROUPS["mouth"])]) == 0
+    mouth = np.zeros_like(face)
+    mouth[:, index("jawOpen")] = 0.3
+    both = combine(face, mouth)
+    assert both[0, index("jawOpen")] == pytest.approx(0.3) and both.max() == face.max()
