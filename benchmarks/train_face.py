@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lookahead", type=int, default=3, help="frames")
     parser.add_argument("--out", type=Path, default=Path("/tmp/llavataros-face"))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -78,7 +79,7 @@ def main() -> None:
     training = [clips[c] for c in CLIPS if c != HELD_OUT_CLIP]
     takes = [FaceTake(features, d.weights, d.valid) for d, _, features in training]
 
-    model_config = FaceModelConfig(width=args.width)
+    model_config = FaceModelConfig(width=args.width, lookahead=args.lookahead)
     train_config = FaceTrainConfig(steps=args.steps, seed=args.seed)
     started = time.perf_counter()
     model = train_face(takes, model_config, train_config)

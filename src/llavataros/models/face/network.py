@@ -6,7 +6,8 @@ Per frame the model reads audio features ``(b, t, audio_dim)`` (normalised with 
 statistics), an optional viseme id ``(b, t)`` (0 = unknown: the model works from audio alone,
 in any language) and a speaker/style id ``(b,)``. Structure:
 
-    input projection -> temporal convolution over [t - B, t + A] -> layers -> sigmoid head
+    input projection -> temporal convolution over [t - B, t + A] -> layers -> head
+    -> stretched sigmoid (reaches exactly 0 and 1)
 
 The convolution is the only look ahead (``A = lookahead`` frames); every layer after it is
 causal: Mamba layers carry their scan state, attention layers a key/value cache of the last
@@ -69,6 +70,16 @@ def rotate(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
     even, odd = x[..., 0::2], x[..., 1::2]
     return torch.stack([even * cos - odd * sin, even * sin + odd * cos], dim=-1).flatten(-2)
+
+
+OUTPUT_MARGIN = 0.05
+
+
+def stretched_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """``clamp((1 + 2 m) sigmoid(x) - m, 0, 1)`` with ``m = 0.05``: like a sigmoid, but reaches
+    exactly 0 and 1 (most ARKit channels rest at exactly 0; a plain sigmoid leaves a floor
+    on every one of them)."""
+    return torch.clamp((1 + 2 * OUTPUT_MARGIN) * torch.sigmoid(x) - OUTPUT_MARGIN, 0.0, 1.0)
 
 
 class AttentionLayer(nn.Module):
@@ -151,9 +162,9 @@ class FaceModel(nn.Module):
         )
         self.norm = nn.LayerNorm(c.width)
         self.head = nn.Linear(c.width, c.num_outputs)
-        with torch.no_grad():  # start near a closed, neutral face
+        with torch.no_grad():  # start near a closed, neutral face (just above the clamp)
             self.head.weight.mul_(0.1)
-            self.head.bias.fill_(-3.0)
+            self.head.bias.fill_(-2.5)
 
     @property
     def lookahead(self) -> int:
@@ -226,6 +237,6 @@ class FaceModel(nn.Module):
             else:
                 hidden, layer_state = layer(hidden, layer_state, state.position)
             new_layers.append(layer_state)
-        weights = torch.sigmoid(self.head(self.norm(hidden)))  # (b, frames, 52)
+        weights = stretched_sigmoid(self.head(self.norm(hidden)))  # (b, frames, 52)
         new_state = FaceState(state.position + frames, history, tuple(new_layers))
         return weights, new_state
