@@ -219,3 +219,18 @@ def test_checkpoint_round_trip(tmp_path):
     (tmp_path / "face" / "model.safetensors").write_bytes(b"junk")
     with pytest.raises(InputError, match="checksum"):
         load_face_model(tmp_path / "face")
+
+
+def test_predict_face_numpy_hook():
+    import numpy as np
+
+    from llavataros.face.take import check_face
+    from llavataros.models.face.stream import predict_face
+
+    model = tiny()
+    audio, speaker, phonemes = inputs(15, batch=1)
+    weights = predict_face(model, audio[0].numpy(), 0, phonemes[0].numpy())
+    assert weights.dtype == np.float32 and weights.shape == (15, 52)
+    check_face(weights)  # a valid face take
+    expected = generate_face(model, audio, speaker, phonemes)[0].numpy()
+    np.testing.assert_allclose(weights, expected, rtol=1e-6, atol=1e-7)

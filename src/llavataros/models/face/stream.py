@@ -16,6 +16,7 @@ long; outputs ``(b, t, 52)`` weights in [0, 1].
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from llavataros.models.face.network import FaceModel, FaceState
@@ -129,3 +130,17 @@ class FaceStream:
             None if phonemes is None else phonemes[:, ready:].clone(),
         )
         return output
+
+
+def predict_face(
+    model: FaceModel,
+    features: np.ndarray,
+    speaker: int = 0,
+    visemes: np.ndarray | None = None,
+) -> np.ndarray:
+    """One take, NumPy in and out (the hook for ``animate``): features ``(T, audio_dim)``
+    at the model's fps, optional viseme ids ``(T,)`` -> weights ``(T, 52)`` float32."""
+    audio = torch.as_tensor(np.asarray(features, dtype=np.float32))[None]
+    phonemes = None if visemes is None else torch.as_tensor(np.asarray(visemes))[None].long()
+    speakers = torch.tensor([speaker], dtype=torch.long)
+    return generate_face(model, audio, speakers, phonemes)[0].numpy().astype(np.float32)
