@@ -70,6 +70,8 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lookahead", type=int, default=3, help="frames")
+    parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--window", type=int, default=90, help="training window, frames")
     parser.add_argument("--out", type=Path, default=Path("/tmp/llavataros-face"))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -79,8 +81,8 @@ def main() -> None:
     training = [clips[c] for c in CLIPS if c != HELD_OUT_CLIP]
     takes = [FaceTake(features, d.weights, d.valid) for d, _, features in training]
 
-    model_config = FaceModelConfig(width=args.width, lookahead=args.lookahead)
-    train_config = FaceTrainConfig(steps=args.steps, seed=args.seed)
+    model_config = FaceModelConfig(width=args.width, lookahead=args.lookahead, dropout=args.dropout)
+    train_config = FaceTrainConfig(steps=args.steps, seed=args.seed, window=args.window)
     started = time.perf_counter()
     model = train_face(takes, model_config, train_config)
     train_seconds = time.perf_counter() - started
