@@ -36,6 +36,7 @@ OutputKind = Literal["body", "face"]
 FAMILIES: dict[str, str] = {
     "llanimation": "llavataros.models.llanimation.network:LlanimationModel",
     "diffusion": "llavataros.models.diffusion.model:DiffusionModel",
+    "face": "llavataros.models.face.model:FaceSpeechModel",
 }
 DEFAULT_FAMILY = "llanimation"  # checkpoints written before families had names
 
@@ -45,11 +46,13 @@ class FrameInputs:
     """Frame-aligned model inputs of ``b`` sequences of ``t`` frames.
 
     ``text (b, t, text_dim)`` per-word language-model vectors, ``text_mask (b, t)`` True where a
-    word covers the frame, ``audio (b, t, audio_dim)`` speech features."""
+    word covers the frame, ``audio (b, t, audio_dim)`` speech features, optional
+    ``phonemes (b, t)`` viseme ids where a transcript is aligned (0: unknown)."""
 
     text: torch.Tensor
     text_mask: torch.Tensor
     audio: torch.Tensor
+    phonemes: torch.Tensor | None = None
 
     @property
     def frames(self) -> int:
@@ -58,20 +61,27 @@ class FrameInputs:
     def slice(self, start: int, stop: int | None = None) -> FrameInputs:
         """Frames ``start .. stop - 1`` of every stream."""
         return FrameInputs(
-            self.text[:, start:stop], self.text_mask[:, start:stop], self.audio[:, start:stop]
+            self.text[:, start:stop],
+            self.text_mask[:, start:stop],
+            self.audio[:, start:stop],
+            None if self.phonemes is None else self.phonemes[:, start:stop],
         )
 
     def then(self, later: FrameInputs) -> FrameInputs:
         """These frames followed by ``later``'s."""
+        if (self.phonemes is None) != (later.phonemes is None):
+            raise ValueError("give phonemes with every chunk of a sequence or with none")
         return FrameInputs(
             torch.cat([self.text, later.text], dim=1),
             torch.cat([self.text_mask, later.text_mask], dim=1),
             torch.cat([self.audio, later.audio], dim=1),
+            None if self.phonemes is None else torch.cat([self.phonemes, later.phonemes], dim=1),
         )
 
     def copy(self) -> FrameInputs:
         """Copies that own their storage (a kept slice does not pin a whole chunk)."""
-        return FrameInputs(self.text.clone(), self.text_mask.clone(), self.audio.clone())
+        phonemes = None if self.phonemes is None else self.phonemes.clone()
+        return FrameInputs(self.text.clone(), self.text_mask.clone(), self.audio.clone(), phonemes)
 
 
 @runtime_checkable

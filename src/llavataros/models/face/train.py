@@ -1,0 +1,125 @@
+"""Training of the face model on face takes (a pure function over arrays; no file I/O).
+
+Each take is audio features ``(T, audio_dim)``, target weights ``(T, 52)``, a validity mask
+``(52,)`` (FACEGOOD: jaw and mouth only), a speaker id and optionally viseme ids ``(T,)`` and
+bilabial frames ``(T,)``. Training draws random windows of ``window`` frames (each starting
+the model from its initial state, as the stream does at a sequence start, plus ``lookahead``
+real frames after it), replaces the visemes by "unknown" with probability
+``phoneme_dropout`` so the model also works from audio alone, and shifts the log-mel and
+log-energy columns by a random gain (``gain_jitter`` natural-log units) so it does not learn
+the recording level.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from llavataros.face.arkit import channel_weights
+from llavataros.models.face.config import FaceModelConfig
+from llavataros.models.face.losses import FaceLossWeights, face_loss
+from llavataros.models.face.network import FaceModel
+
+
+@dataclass(frozen=True)
+class FaceTake:
+    features: np.ndarray  # (T, audio_dim) float32
+    weights: np.ndarray  # (T, 52) float32
+    valid: np.ndarray  # (52,) bool
+    speaker: int = 0
+    visemes: np.ndarray | None = None  # (T,) int64
+    bilabial: np.ndarray | None = None  # (T,) bool
+
+
+@dataclass(frozen=True)
+class FaceTrainConfig:
+    steps: int = 1500
+    batch: int = 16
+    window: int = 90
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.01
+    phoneme_dropout: float = 0.5
+    gain_jitter: float = 0.7
+    gain_columns: int = 41  # log-mel (40) + log energy of ProsodyFeatures
+    seed: int = 0
+    loss: FaceLossWeights = FaceLossWeights()
+
+
+def feature_statistics(takes: list[FaceTake]) -> tuple[np.ndarray, np.ndarray]:
+    stacked = np.concatenate([take.features for take in takes])
+    return stacked.mean(axis=0), stacked.std(axis=0)
+
+
+def train_face(
+    takes: list[FaceTake],
+    model_config: FaceModelConfig,
+    config: FaceTrainConfig = FaceTrainConfig(),
+    log=print,
+) -> FaceModel:
+    """A trained :class:`FaceModel` (in eval mode)."""
+    rng = np.random.default_rng(config.seed)
+    torch.manual_seed(config.seed)
+    model = FaceModel(model_config)
+    mean, std = feature_statistics(takes)
+    model.set_feature_statistics(torch.tensor(mean), torch.tensor(std))
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, config.learning_rate, total_steps=config.steps, pct_start=0.1
+    )
+    scale = torch.tensor(channel_weights())
+    lengths = np.array([len(take.weights) for take in takes], dtype=np.float64)
+    span = config.window + model_config.lookahead
+    started = time.perf_counter()
+    model.train()
+    for step in range(config.steps):
+        picks = rng.choice(len(takes), size=config.batch, p=lengths / lengths.sum())
+        audio, target, valid, speaker, visemes, bilabial = [], [], [], [], [], []
+        for pick in picks:
+            take = takes[pick]
+            start = int(rng.integers(0, max(1, len(take.weights) - span)))
+            features = take.features[start : start + span].copy()
+            features[:, : config.gain_columns] += rng.uniform(-1, 1) * config.gain_jitter
+            audio.append(features)
+            target.append(take.weights[start : start + config.window])
+            valid.append(take.valid)
+            speaker.append(take.speaker)
+            known = take.visemes is not None and rng.random() >= config.phoneme_dropout
+            visemes.append(
+                take.visemes[start : start + span] if known else np.zeros(span, dtype=np.int64)
+            )
+            bilabial.append(
+                take.bilabial[start : start + config.window]
+                if take.bilabial is not None
+                else np.zeros(config.window, dtype=bool)
+            )
+        prediction, _ = model(
+            torch.tensor(np.stack(audio)),
+            torch.tensor(speaker),
+            torch.tensor(np.stack(visemes)),
+            context_after=model_config.lookahead,
+        )
+        loss, parts = face_loss(
+            prediction,
+            torch.tensor(np.stack(target)),
+            scale,
+            torch.tensor(np.stack(valid)),
+            torch.tensor(np.stack(bilabial)),
+            config.loss,
+        )
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        if step % 100 == 0 or step == config.steps - 1:
+            elapsed = time.perf_counter() - started
+            log(
+                f"step {step:5d}  loss {loss.item():.5f}  position {parts['position']:.5f}  "
+                f"velocity {parts['velocity']:.5f}  {elapsed:.0f} s"
+            )
+    return model.eval()
