@@ -244,13 +244,13 @@ def test_the_face_family_streams_what_it_generates_through_the_model_protocol():
 
     model = FaceSpeechModel(tiny(layers=("mamba", "attention")).config)
     audio, speaker, phonemes = inputs(23)
-    blank = torch.zeros(1, 23, 1)
-    whole = FrameInputs(blank, torch.zeros(1, 23, dtype=torch.bool), audio, phonemes)
+    blank = torch.zeros(2, 23, 1)
+    whole = FrameInputs(blank, torch.zeros(2, 23, dtype=torch.bool), audio, phonemes)
     offline = model.generate(whole, speaker)
     stream, pieces = ModelStream(model), []
     for start in range(0, 23, 4):
         part = whole.slice(start, start + 4)
-        pieces.append(stream.push(part.text, part.text_mask, part.audio, speaker))
+        pieces.append(stream.push(part.text, part.text_mask, part.audio, speaker, part.phonemes))
     pieces.append(stream.flush())
-    assert offline.shape == (1, 23, 52)
+    assert offline.shape == (2, 23, 52)
     torch.testing.assert_close(torch.cat(pieces, dim=1), offline, atol=1e-5, rtol=0)

@@ -24,13 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 from llavataros.face.arkit import ARKIT_NAMES, GROUPS, NUM_BLENDSHAPES, index
+from llavataros.face.lips import CLOSURE_THRESHOLD, JAW_OPEN, lip_aperture
 
-JAW_OPEN = index("jawOpen")
-MOUTH_CLOSE = index("mouthClose")
-LOWER_DOWN = (index("mouthLowerDownLeft"), index("mouthLowerDownRight"))
-UPPER_UP = (index("mouthUpperUpLeft"), index("mouthUpperUpRight"))
 BLINKS = (index("eyeBlinkLeft"), index("eyeBlinkRight"))
-CLOSURE_THRESHOLD = 0.1
 
 
 def _pair(prediction: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -83,16 +79,6 @@ def lip_sync_lag(prediction: np.ndarray, truth: np.ndarray, max_lag: int = 15) -
         if np.isfinite(value) and (value > best or (value == best and abs(lag) < abs(best_lag))):
             best, best_lag = value, lag
     return best_lag
-
-
-def lip_aperture(weights: np.ndarray) -> np.ndarray:
-    """``(T,)`` lip opening (see the module docstring)."""
-    weights = np.asarray(weights, dtype=np.float64)
-    return (
-        np.maximum(weights[:, JAW_OPEN] - weights[:, MOUTH_CLOSE], 0.0)
-        + 0.5 * weights[:, list(LOWER_DOWN)].mean(axis=1)
-        + 0.5 * weights[:, list(UPPER_UP)].mean(axis=1)
-    )
 
 
 def bilabial_closure(

@@ -164,6 +164,7 @@ class ModelStream:
         text_mask: torch.Tensor,
         audio: torch.Tensor,
         speaker: torch.Tensor,
+        phonemes: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Add ``t`` input frames; return the output frames now final, ``(b, n, output_dim)``."""
         if self.state is None:
@@ -171,7 +172,8 @@ class ModelStream:
             self.state = self.model.start_stream(self.speaker, **self.options)
         elif not torch.equal(speaker, self.speaker):
             raise ValueError("the speaker cannot change within a stream (flush it first)")
-        output, self.state = self.model.push(self.state, FrameInputs(text, text_mask, audio))
+        inputs = FrameInputs(text, text_mask, audio, phonemes)
+        output, self.state = self.model.push(self.state, inputs)
         self.frames_in += text.shape[1]
         self.frames_out += output.shape[1]
         return output

@@ -6,7 +6,7 @@ a vertex MSE, a velocity term and a lip-reading term; ours work on ARKit weights
   not teach a frozen upper face;
 - velocity: MSE of frame-to-frame differences (same weights), against jitter and lag;
 - lip closure on bilabials: on frames inside p, b, m (known only where phonemes are aligned)
-  the lip aperture of :func:`llavataros.eval.face_metrics.lip_aperture` is pushed below the
+  the lip aperture of :func:`llavataros.face.lips.lip_aperture` is pushed below the
   closure threshold with a hinge. JambaTalk's lip-reading loss (a pretrained lip reader) is
   not used: no such model is available offline here.
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from llavataros.eval.face_metrics import (
+from llavataros.face.lips import (
     CLOSURE_THRESHOLD,
     JAW_OPEN,
     LOWER_DOWN,
