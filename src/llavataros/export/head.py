@@ -22,22 +22,7 @@ from llavataros.export.geometry import (
     smoothstep,
     sweep,
 )
-
-# Must list the same names in the same order as llavataros.face.arkit.ARKIT_NAMES (Apple's
-# documented order); kept here so export does not depend on the face package.
-ARKIT_NAMES: tuple[str, ...] = (
-    "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft",
-    "eyeSquintLeft", "eyeWideLeft", "eyeBlinkRight", "eyeLookDownRight", "eyeLookInRight",
-    "eyeLookOutRight", "eyeLookUpRight", "eyeSquintRight", "eyeWideRight", "jawForward",
-    "jawLeft", "jawRight", "jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthLeft",
-    "mouthRight", "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
-    "mouthDimpleLeft", "mouthDimpleRight", "mouthStretchLeft", "mouthStretchRight",
-    "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthPressLeft",
-    "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
-    "mouthUpperUpRight", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft",
-    "browOuterUpRight", "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "noseSneerLeft",
-    "noseSneerRight", "tongueOut",
-)  # fmt: skip
+from llavataros.face.arkit import ARKIT_NAMES
 
 RADII = np.array([0.082, 0.112, 0.098])  # head semi-axes
 MOUTH_Y = -0.055  # height of the lip line
