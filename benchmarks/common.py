@@ -257,7 +257,7 @@ def _repeated_speech(total: int):
         for r in range(repeats)
         for word in words
     ]
-    return _cut(audio, shifted, total, "aligned")
+    return _cut(audio, shifted, total, "transcript")
 
 
 def _piper_speech(total: int, words_per_second: float = 3.2, seed: int = 0):

@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--transcript", help="text/.TextGrid to time the given-text alignment")
     parser.add_argument("--beam-size", type=int, default=None, help="Whisper beam size")
     parser.add_argument("--threads", type=int, default=2, help="Whisper CPU threads")
+    parser.add_argument("--batch", type=int, default=4, help="Whisper batch size (0: none)")
     parser.add_argument("--repeats", type=int, default=1, help="runs per stage (best is kept)")
     parser.add_argument("--fps", type=float, default=30.0, help="feature frame rate")
     args = parser.parse_args(argv)
@@ -80,8 +81,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from llavataros.speech.align import Aligner
     from llavataros.speech.audio import audio_duration, load_audio
-    from llavataros.speech.frontend import read_transcript_argument
-    from llavataros.speech.transcribe import Transcriber, TranscriberConfig
+    from llavataros.speech.frontend import (
+        FrontendConfig,
+        read_transcript_argument,
+        realign_segments,
+    )
+    from llavataros.speech.transcribe import Transcriber, TranscriberConfig, screen_segments
 
     transcript = args.transcript
     textgrid = Path(args.audio).with_suffix(".TextGrid")
@@ -90,9 +95,11 @@ def main(argv: list[str] | None = None) -> None:
     given = read_transcript_argument(transcript) if transcript else None
     given_text = given if isinstance(given, str) else given.text if given else None
 
-    config = TranscriberConfig(cpu_threads=args.threads)
+    config = TranscriberConfig(cpu_threads=args.threads, batch_size=args.batch)
     if args.beam_size:
-        config = TranscriberConfig(cpu_threads=args.threads, beam_size=args.beam_size)
+        config = TranscriberConfig(
+            cpu_threads=args.threads, beam_size=args.beam_size, batch_size=args.batch
+        )
     load_start = time.perf_counter()
     transcriber = Transcriber(config)
     whisper_load = time.perf_counter() - load_start
@@ -100,17 +107,21 @@ def main(argv: list[str] | None = None) -> None:
     aligner = Aligner()
     aligner_load = time.perf_counter() - load_start
     print(f"model load (once): Whisper {whisper_load:.2f} s, pocketsphinx {aligner_load:.2f} s")
-    print(f"Whisper beam size {config.beam_size}, {config.cpu_threads} threads")
+    print(
+        f"Whisper beam size {config.beam_size}, {config.cpu_threads} threads, "
+        f"batch {config.batch_size}"
+    )
 
     stages = [
         Stage("load audio", lambda r: load_audio(args.audio)),
-        Stage("whisper transcription", lambda r: transcriber.transcribe(r["load audio"])),
+        Stage(
+            "whisper transcription",
+            lambda r: screen_segments(transcriber.segments(r["load audio"]), config)[0],
+        ),
         Stage(
             "alignment of whisper text",
-            lambda r: aligner.align(
-                r["load audio"],
-                r["whisper transcription"].text,
-                anchors=r["whisper transcription"],
+            lambda r: realign_segments(
+                r["load audio"], r["whisper transcription"], aligner, FrontendConfig()
             ),
         ),
     ]

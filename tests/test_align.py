@@ -128,7 +128,7 @@ def test_bad_model_directory(tmp_path):
 
 def test_empty_text_gives_no_words(aligner):
     result = aligner.align(np.zeros(16000, np.float32), " -- ")
-    assert result.words == () and result.source == "aligned"
+    assert result.words == () and result.source == "transcript"
 
 
 def _check_words(result, text, duration):
@@ -159,11 +159,12 @@ def test_chunked_alignment_matches_whole(clip, aligner):
     whole = aligner.align(audio, text)
     chunked_aligner = Aligner(AlignerConfig(chunk_seconds=1.0))
     tokens = chunked_aligner.tokens(text)
-    spans = chunked_aligner._align_in_chunks(audio, tokens, anchors=whole)
+    spans, costs = chunked_aligner._align_in_chunks(audio, tokens, anchors=whole)
+    assert len(costs) == len(tokens)
     assert len(spans) == len(tokens)
     for word, (start, _) in zip(whole.words, spans, strict=True):
         assert abs(word.start - start) <= 0.05, word
-    unguided = chunked_aligner._align_in_chunks(audio, tokens, anchors=None)
+    unguided, _ = chunked_aligner._align_in_chunks(audio, tokens, anchors=None)
     starts = [start for start, _ in unguided]
     assert len(unguided) == len(tokens) and starts == sorted(starts)
 

@@ -73,7 +73,7 @@ def test_animate_to_files_writes_every_output_and_nothing_partial(animator, tmp_
     assert array.dtype == np.float32 and array.shape[1:] == (9, 7)
     words = json.loads((tmp_path / "hello.words.json").read_text())
     spoken = (EXAMPLES / "hello.txt").read_text().split()
-    assert len(words["words"]) == len(spoken) and words["source"] == "aligned"
+    assert len(words["words"]) == len(spoken) and words["source"] == "transcript"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
 
     broken = tmp_path / "broken.wav"

@@ -89,11 +89,12 @@ def test_front_end_with_and_without_transcript(spoken, transcriber):
     audio, onset = spoken
     aligner = Aligner()
     given = words_for_audio(audio, TEXT, aligner=aligner)
-    assert given.source == "aligned" and given.text == TEXT
+    assert given.source == "transcript" and given.text == TEXT
+    assert given.warnings == ()  # the right text fits the audio
     assert [w.word for w in given.words] == display_words(TEXT)
     assert abs(given.words[0].start - onset) <= 0.05
     heard = words_for_audio(audio, None, transcriber=transcriber, aligner=aligner)
-    assert heard.source == "aligned"
+    assert heard.source == "whisper" and heard.warnings == ()
     assert len(heard.words) == len(given.words)
     for mine, reference in zip(heard.words, given.words, strict=True):
         assert abs(mine.start - reference.start) <= 0.03

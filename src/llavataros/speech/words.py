@@ -1,7 +1,13 @@
 """Timed transcripts: the ``words.json`` schema of SPEC section 2.
 
-``{"text": "...", "source": "whisper" | "aligned" | "textgrid" | "json" | ...,
-   "words": [{"word": "...", "start": 0.52, "end": 0.81}, ...]}`` with times in seconds.
+``{"text": "...", "source": "whisper" | "transcript" | "textgrid" | "json" | ...,
+   "words": [{"word": "...", "start": 0.52, "end": 0.81}, ...]}`` with times in seconds, and
+``"warnings": ["..."]`` when the front-end doubted its input.
+
+``source`` says where the words came from: ``whisper`` (heard by Whisper; times re-aligned with
+pocketsphinx unless the front-end was told not to), ``transcript`` (text the user gave, aligned
+with pocketsphinx), ``textgrid`` / ``json`` (timed words read from a file, used as they are).
+Files written before December 2026 say ``aligned`` for both aligned cases; read as they are.
 """
 
 from __future__ import annotations
@@ -26,14 +32,16 @@ class Word:
 
 @dataclass(frozen=True)
 class Transcript:
-    """The words of a recording in order, and where their times came from."""
+    """The words of a recording in order, where they came from, and warnings for the user (e.g.
+    the speech is not English, or a given transcript does not fit the audio)."""
 
     text: str
     words: tuple[Word, ...] = field(default_factory=tuple)
     source: str = "unknown"
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "text": self.text,
             "source": self.source,
             "words": [
@@ -41,6 +49,9 @@ class Transcript:
                 for w in self.words
             ],
         }
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict, source_path: str | Path | None = None) -> Transcript:
@@ -52,7 +63,9 @@ class Transcript:
         except (KeyError, TypeError, ValueError) as error:
             raise InputError(source_path, f"not a words.json word list ({error!r})") from None
         text = str(data.get("text") or " ".join(w.word for w in words))
-        return cls(text=text, words=words, source=str(data.get("source", "json")))
+        source = str(data.get("source", "json"))
+        warnings = tuple(str(w) for w in data.get("warnings") or ())
+        return cls(text, words, source, warnings)
 
 
 def save_words_json(transcript: Transcript, path: str | Path) -> Path:
