@@ -60,7 +60,7 @@ class ResumableLoader(DataLoader):
             self._consumed += 1
             if self._consumed <= skip:
                 continue
-            if self._consumed == skip + 1 and "torch_rng_state" in resume:
+            if skip and self._consumed == skip + 1 and "torch_rng_state" in resume:
                 # Resuming mid-epoch: dropout continues from the state at the checkpoint (a
                 # restart draws the iterator's seed, which the uninterrupted run did not).
                 torch.set_rng_state(resume["torch_rng_state"].to(torch.uint8))
