@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -194,3 +195,13 @@ def test_resume_from_a_checkpoint_in_the_middle_of_an_epoch_is_exact(tiny_data, 
     again, _ = load_checkpoint(resumed / "model")
     weights = again.state_dict()
     assert all(torch.equal(tensor, weights[name]) for name, tensor in final.state_dict().items())
+
+
+def test_training_keeps_lightnings_warnings_but_not_its_info_chatter(tiny_data, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    train(tiny_data, tmp_path / "run", overrides=[*TINY, "trainer.max_steps=1"])
+    lightning = [r for r in caplog.records if r.name.startswith("lightning")]
+    chatter = ("Tip", "GPU available", "TPU available", "Loading `train_dataloader`")
+    assert not [r.getMessage() for r in lightning if any(c in r.getMessage() for c in chatter)]
+    assert all(r.levelno >= logging.WARNING for r in lightning)
+    assert logging.getLogger("lightning.pytorch.utilities.rank_zero").level == logging.NOTSET

@@ -48,6 +48,7 @@ from llavataros.motion.skeleton import Skeleton
 from llavataros.motion.take import load_take
 from llavataros.training.checkpoint_io import SafeCheckpointIO
 from llavataros.training.config import TrainConfig
+from llavataros.training.quiet import quiet_lightning
 from llavataros.training.resumable import RestoreLoaderState, ResumableLoader
 from llavataros.training.task import GestureTask
 
@@ -226,13 +227,14 @@ def train(
         for split, takes in prepared.items()
         if takes
     }
-    trainer = _trainer(config, run_dir, metadata, extra_callbacks or [])
-    trainer.fit(
-        task,
-        loaders["train"],
-        loaders.get("validation"),
-        ckpt_path=str(run_dir / "checkpoints" / "last.ckpt") if resume else None,
-    )
+    with quiet_lightning():
+        trainer = _trainer(config, run_dir, metadata, extra_callbacks or [])
+        trainer.fit(
+            task,
+            loaders["train"],
+            loaders.get("validation"),
+            ckpt_path=str(run_dir / "checkpoints" / "last.ckpt") if resume else None,
+        )
     return run_dir
 
 
