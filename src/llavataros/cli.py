@@ -20,6 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+SHIPPED_MODEL = Path(__file__).resolve().parent / "assets" / "default"
 MODEL_HELP = (
     "a shipped model by family (llanimation), a run folder, a model folder or "
     "RUN/checkpoints/NAME.ckpt (default: the shipped llanimation model)"
@@ -96,26 +97,63 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_animate(args: argparse.Namespace) -> int:
     from llavataros.pipeline.animate import Animator
+    from llavataros.pipeline.preflight import preflight_animate
+    from llavataros.pipeline.progress import StageBar
 
-    animator = Animator.load(
-        args.model, text_model=args.text_model, audio_model=args.audio_model, threads=args.threads
-    )
-    transcripts = args.transcript or []
-    if transcripts and len(transcripts) != len(args.audio):
-        raise InputError(None, "give one --transcript per audio file, or none")
-    for index, audio in enumerate(args.audio):
-        written = animator.animate_to_files(
-            audio,
-            args.output,
-            transcript=transcripts[index] if transcripts else None,
-            fps=args.fps,
-            speaker=args.speaker,
-            video=not args.no_video,
-            smooth=not args.no_smooth,
-            gltf=args.gltf,
+    checked = preflight_animate(
+        args.audio, args.output, args.transcript, args.fps, args.speaker, args.model
+    )  # before any model loads: one line per problem
+    failures = len(checked.failures)
+    for error in checked.failures:
+        _print_error(error)
+    if checked.inputs:
+        animator = Animator.load(
+            args.model,
+            text_model=args.text_model,
+            audio_model=args.audio_model,
+            threads=args.threads,
         )
+    for item in checked.inputs:
+        try:
+            with StageBar(item.name) as bar:
+                written = animator.animate_to_files(
+                    item.audio,
+                    args.output,
+                    transcript=item.transcript,
+                    fps=args.fps,
+                    speaker=args.speaker,
+                    video=not args.no_video,
+                    smooth=not args.no_smooth,
+                    gltf=args.gltf,
+                    progress=bar,
+                )
+        except InputError as error:  # this input fails, the batch goes on
+            _print_error(error)
+            failures += 1
+            continue
         for path in written:
             print(path)
+        _print_word_warnings(written)
+    return _batch_status(failures, checked.total)
+
+
+def _print_error(error: InputError) -> None:
+    print(f"llavataros: error: {error}", file=sys.stderr)
+
+
+def _print_word_warnings(written: list[Path]) -> None:
+    """The speech front-end's doubts (``words.json`` ``warnings``), one line each on stderr."""
+    for path in written:
+        if path.name.endswith(".words.json"):
+            for warning in json.loads(path.read_text()).get("warnings") or ():
+                print(f"llavataros: warning: {path}: {warning}", file=sys.stderr)
+
+
+def _batch_status(failures: int, total: int) -> int:
+    """Exit status of a batch: 0, or 2 with "N of M inputs failed" on stderr."""
+    if failures:
+        print(f"llavataros: error: {failures} of {total} inputs failed", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -160,6 +198,20 @@ def _cmd_fgd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _speaker_help() -> str:
+    """``--speaker`` help naming the shipped model's speakers and default (read from its
+    model.json, the same fields the check uses)."""
+    text = "speaker/style name or id the model was trained on (default: the model's own"
+    try:
+        metadata = json.loads((SHIPPED_MODEL / "model.json").read_text())
+        names = metadata["speakers"]["names"]
+        accepted = metadata.get("training_speakers") or names
+        default = names[int(metadata.get("default_speaker", 0))]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return text + ")"
+    return f"{text}; shipped model: {', '.join(accepted)}, default {default})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llavataros",
@@ -183,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fps", type=float, help="output frame rate (default: the training corpus rate)"
     )
-    p.add_argument("--speaker", help="speaker/style name or id (default: the model's first)")
+    p.add_argument("--speaker", help=_speaker_help())
     p.add_argument("--no-video", action="store_true", help="skip the .mp4")
     p.add_argument("--no-smooth", action="store_true", help="skip Savitzky-Golay smoothing")
     p.add_argument("--gltf", action="store_true", help="also write NAME.glb (skinned avatar)")
@@ -279,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except InputError as error:
-        print(f"llavataros: error: {error}", file=sys.stderr)
+        _print_error(error)
         return 2
     except KeyboardInterrupt:
         print("llavataros: interrupted", file=sys.stderr)
