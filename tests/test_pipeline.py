@@ -88,7 +88,9 @@ def test_unknown_or_untrained_speaker_is_a_clear_error(animator, speech):
         animator.animate(speech[0], speech[1], speaker="Grumpy")
     # a known style name the model never trained on (its embedding is untrained)
     assert set(animator.metadata.training_speakers) == {"Neutral", "Happy"}
-    with pytest.raises(InputError, match="not in this model's training data"):
+    with pytest.raises(
+        InputError, match="not one this model was trained on; it takes Happy, Neutral"
+    ):
         animator.animate(speech[0], speech[1], speaker="Angry")
     animator.animate(speech[0], speech[1], speaker="Happy")
 
