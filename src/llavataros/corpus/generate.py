@@ -5,8 +5,9 @@ Per take: a script and its Piper speech (:mod:`.text`, :mod:`.speech`), procedur
 ``NAME.wav`` (16 kHz PCM), ``NAME.words.json``, ``NAME.TextGrid`` (tiers ``words`` and
 ``phones``, Piper's IPA phonemes), ``NAME.gestures.json`` (labels and the speaker style) and
 ``NAME.face.npy`` (float32 ``(T, 52)`` ARKit weights at the same fps: visemes from Piper's
-phoneme times, blinks, brow raises on pitch accents; :mod:`llavataros.corpus.face_truth`). Names are ``NNN_<Speaker>_k_x_1_0`` with ``NNN`` the take
-number and ``k`` the speaker's own take count. ``corpus.json`` sums up the corpus and the
+phoneme times, blinks, brow raises on pitch accents; :mod:`llavataros.corpus.face_truth`).
+Names are ``NNN_<Speaker>_k_x_1_0`` with ``NNN`` the take number and ``k`` the speaker's own
+take count. ``corpus.json`` sums up the corpus and the
 detector check of every take (:mod:`llavataros.gestures.detectors`).
 
 Determinism: speakers come from ``seed``; take ``i`` draws its text from
