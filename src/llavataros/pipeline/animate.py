@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from llavataros.errors import InputError
+from llavataros.face.outputs import note_face_source, write_face_outputs
 from llavataros.features.build import build_extractor
 from llavataros.features.frames import FeatureExtractor, FrameFeatures
 from llavataros.features.speaker import SpeakerVocabulary
@@ -36,6 +37,7 @@ from llavataros.motion.bvh import write_bvh
 from llavataros.motion.skeleton import Skeleton
 from llavataros.motion.take import Motion, save_take
 from llavataros.motion.timing import frame_count
+from llavataros.pipeline.face import speech_face
 from llavataros.pipeline.postprocess import assemble_motion
 from llavataros.speech.audio import SAMPLE_RATE, load_audio
 from llavataros.speech.frontend import read_transcript_argument, words_for_audio
@@ -55,12 +57,15 @@ def with_silence(samples: np.ndarray, frames: int, fps: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class AnimationResult:
-    """Generated motion at the output fps, the timed words it was driven by, and the
-    seconds each stage took."""
+    """Generated motion at the output fps, the timed words it was driven by, the seconds
+    each stage took, and the face ``(T, 52)`` at the same fps (None with ``face=False``) with
+    what drove it (:mod:`llavataros.pipeline.face`)."""
 
     motion: Motion
     transcript: Transcript
     timings: dict[str, float] = field(default_factory=dict)
+    face: np.ndarray | None = None
+    face_source: str | None = None
 
 
 @dataclass
@@ -190,9 +195,11 @@ class Animator:
         fps: float | None = None,
         speaker: str | int | None = None,
         smooth: bool = True,
+        face: bool = True,
     ) -> AnimationResult:
-        """Gestures for ``audio`` (a file, or 16 kHz mono samples) at ``fps`` (default: the
-        training corpus rate), ``T = round(duration * fps)`` frames."""
+        """Gestures (and the face, unless ``face=False``) for ``audio`` (a file, or 16 kHz mono
+        samples) at ``fps`` (default: the training corpus rate), ``T = round(duration * fps)``
+        frames."""
         timings: dict[str, float] = {}
         clock = time.perf_counter()
 
@@ -224,7 +231,11 @@ class Animator:
             smooth,
         )
         lap("postprocess")
-        return AnimationResult(motion, words, timings)
+        weights, source = None, None
+        if face:
+            weights, source = speech_face(samples, words.words, motion.num_frames, fps)
+            lap("face")
+        return AnimationResult(motion, words, timings, weights, source)
 
     def animate_to_files(
         self,
@@ -236,11 +247,12 @@ class Animator:
         video: bool = True,
         smooth: bool = True,
         gltf: bool = False,
+        face: bool = True,
     ) -> list[Path]:
-        """Write ``NAME.npy``, ``.bvh``, ``.words.json`` (and ``.mp4``, ``.glb``) for
-        ``audio``."""
+        """Write ``NAME.npy``, ``.bvh``, ``.words.json``, ``.face.npy``, ``.face.csv`` (and
+        ``.mp4``, ``.glb``) for ``audio``."""
         audio = Path(audio)
-        result = self.animate(audio, transcript, fps, speaker, smooth)
+        result = self.animate(audio, transcript, fps, speaker, smooth, face)
         return write_outputs(result, out_dir, audio.stem, audio if video else None, gltf)
 
 
@@ -264,14 +276,21 @@ def write_outputs(
             write_bvh(result.motion, staging / f"{name}.bvh"),
             save_words_json(result.transcript, staging / f"{name}.words.json"),
         ]
+        if result.face is not None:
+            files += write_face_outputs(motion_path, result.face, result.motion.fps)
+            note_face_source(motion_path.with_suffix(".json"), result.face_source)
         if video_audio is not None:
             from llavataros.render.video import render_video
 
-            files.append(render_video(result.motion, staging / f"{name}.mp4", video_audio))
+            files.append(
+                render_video(result.motion, staging / f"{name}.mp4", video_audio, face=result.face)
+            )
         if gltf:
             from llavataros.export.gltf import write_glb
 
-            files.append(write_glb(staging / f"{name}.glb", result.motion, source=name))
+            files.append(
+                write_glb(staging / f"{name}.glb", result.motion, result.face, source=name)
+            )
         written = []
         for file in files:
             target = out_dir / file.name
