@@ -70,3 +70,18 @@ def test_chunks_give_the_same_frames(chunk):
     pieces.append(face.frames(240))
     assert np.array_equal(np.concatenate(pieces), offline)
     assert len(face.audio) < 2 * chunk + RATE // 10  # old audio is forgotten
+
+
+def test_rests_fill_pauses():
+    from llavataros.face.visemes import with_rests
+
+    phonemes = [("a", 0.2, 0.3), ("b", 0.32, 0.4), ("c", 0.6, 0.7)]
+    assert with_rests(phonemes) == [
+        ("sil", 0.0, 0.2),
+        ("a", 0.2, 0.3),
+        ("b", 0.32, 0.4),  # 20 ms: no rest
+        ("sil", 0.4, 0.6),
+        ("c", 0.6, 0.7),
+        ("sil", 0.7, 10.7),
+    ]
+    assert with_rests([]) == []

@@ -4,7 +4,8 @@ take's fps, from Piper's phoneme times.
 - Mouth: rule-based visemes with coarticulation (:func:`llavataros.face.baselines.viseme_face`:
   dominance blending of neighbouring visemes, lips held closed through every p, b, m), with
   each bilabial closure anticipated by ``ANTICIPATION`` s (the lips close before the sound,
-  as in speech).
+  as in speech) and the rest shape in pauses of 60 ms or more
+  (:func:`llavataros.face.visemes.with_rests`).
 - Upper face (:func:`llavataros.face.upper.upper_face`): blinks at the speaker's rate and brow
   raises on pitch accents: in each sentence the first and the last primary-stressed syllable
   (the onset and nuclear accents of a declarative sentence), when at least 0.6 s apart.
@@ -20,7 +21,7 @@ import numpy as np
 
 from llavataros.face.baselines import viseme_face
 from llavataros.face.upper import combine, upper_face
-from llavataros.face.visemes import Phonemes, is_bilabial
+from llavataros.face.visemes import Phonemes, is_bilabial, with_rests
 from llavataros.speech.textgrid import read_tiers
 
 ANTICIPATION = 0.03  # s: a bilabial closure starts this much before the phoneme
@@ -63,7 +64,7 @@ def synthetic_face(
     blinks_per_minute: float = 17.0,
 ) -> np.ndarray:
     """``(num_frames, 52)`` float32 in [0, 1]: visemes plus blinks and brow raises."""
-    mouth = viseme_face(anticipate_closures(phonemes), num_frames, fps)
+    mouth = viseme_face(with_rests(anticipate_closures(phonemes)), num_frames, fps)
     accents = pitch_accents(stress_times, sentence_times)
     upper = upper_face(num_frames, fps, accents, seed, blinks_per_minute)
     return combine(mouth, upper)

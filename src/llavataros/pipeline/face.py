@@ -6,7 +6,8 @@ aligner's own), else from spelling rules (:func:`llavataros.speech.align.letter_
 they share the word's interval in proportion to 2 for a vowel and 1 for a consonant (the
 aligner times words, not phonemes). Brow raises (accents) fall on the first word after a
 pause of at least ``PHRASE_PAUSE`` s and on long words (``LONG_WORD`` letters or more), at
-least ``ACCENT_GAP`` s apart. All of it depends only on words up to the one in question, so the
+least ``ACCENT_GAP`` s apart. Pauses of ``REST_GAP`` s or more before a word get the rest
+shape (the mouth relaxes). All of it depends only on words up to the one in question, so the
 stream can compute it word by word.
 """
 
@@ -24,6 +25,7 @@ from llavataros.face.visemes import Phonemes
 from llavataros.speech.words import Word
 
 PHRASE_PAUSE, LONG_WORD, ACCENT_GAP = 0.3, 7, 1.5
+REST_GAP = 0.06  # s: a pause between words this long gets the rest shape
 SOURCE_VISEMES, SOURCE_LOUDNESS = "visemes+loudness", "loudness"
 
 
@@ -82,6 +84,9 @@ class FaceWords:
             ):
                 accents = [word.start]
                 self.last_accent = word.start
+            if pause >= REST_GAP:  # the mouth rests in the pause before the word
+                phonemes = [("sil", self.previous.end if self.previous else 0.0, word.start)]
+                phonemes += word_phonemes(word)
             face.add_speech(phonemes, [(word.start, word.end)], accents)
             self.previous = word
 
