@@ -7,7 +7,7 @@ In units of the head radius ``r`` around the head centre (x right, y down on scr
 - brows: lines ``0.36 r`` wide at ``-0.42 r - 0.40 r * raise`` (``raise`` = mean of
   ``browInnerUp`` and ``browOuterUp`` minus mean ``browDown``);
 - mouth: centred at ``0.38 r + 0.12 r * jawOpen``, ``0.5 r`` wide (wider with stretch and
-  smile, narrower with pucker and funnel), open by ``0.55 r * lip aperture``
+  smile, narrower with pucker and funnel), open by ``0.8 r * lip aperture``
   (:func:`llavataros.face.lips.lip_aperture`) plus a ``0.035 r`` closed line.
 """
 
@@ -54,7 +54,7 @@ def draw_face(
     aperture = float(lip_aperture(w[None])[0])
     half_width = 0.25 * r * (1.0 + 0.3 * w[WIDER].mean() - 0.4 * w[NARROWER].mean())
     mouth_y = cy + 0.38 * r + 0.12 * r * w[JAW_OPEN]
-    opening = 0.5 * 0.55 * r * min(aperture, 1.0)
+    opening = 0.4 * r * min(aperture, 1.0)  # half the height of the open mouth
     thickness = max(0.6, 0.035 * r)
     if opening > thickness:  # an open mouth: a dark capsule as tall as the opening
         inner = max(0.0, half_width - opening)
