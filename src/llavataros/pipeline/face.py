@@ -30,17 +30,13 @@ SOURCE_VISEMES, SOURCE_LOUDNESS = "visemes+loudness", "loudness"
 
 
 @functools.cache
-def _dictionary() -> dict[str, list[str]]:
+def _dictionary() -> dict[str, str]:
+    """Word -> ARPAbet string (first pronunciation; alternatives are ``word(2)``)."""
     import pocketsphinx
 
     path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
-    entries: dict[str, list[str]] = {}
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            word, _, phones = line.strip().partition(" ")
-            if word and "(" not in word:  # first pronunciation only
-                entries[word] = phones.split()
-    return entries
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return dict(line.split(" ", 1) for line in lines if " " in line)
 
 
 def pronounce(word: str) -> list[str]:
@@ -50,7 +46,7 @@ def pronounce(word: str) -> list[str]:
     key = re.sub(r"[^a-z']", "", word.lower()).strip("'")
     if not key:
         return []
-    return _dictionary().get(key) or letter_to_sound(key).split()
+    return (_dictionary().get(key) or letter_to_sound(key)).split()
 
 
 def word_phonemes(word: Word) -> Phonemes:
