@@ -116,12 +116,28 @@ def test_transcribe_and_animate_from_the_command_line(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["hello.bvh", "hello.json", "hello.mp4", "hello.npy", "hello.words.json"]
+    assert names == [
+        "hello.bvh",
+        "hello.face.csv",
+        "hello.face.npy",
+        "hello.json",
+        "hello.mp4",
+        "hello.npy",
+        "hello.words.json",
+    ]
+    assert np.load(out / "hello.face.npy").shape == (round(13.816 * 30), 52)
     motion = np.load(out / "hello.npy")
     assert motion.shape == (round(13.816 * 30), 9, 7)
     # every command reads animate's own output (the fps is written beside the motion)
     assert run_cli("info", str(out / "hello.npy")).returncode == 0
-    exported = run_cli("export", str(out / "hello.npy"), "-o", str(tmp_path / "hello.glb"))
+    exported = run_cli(
+        "export",
+        str(out / "hello.npy"),
+        "--face",
+        str(out / "hello.face.npy"),
+        "-o",
+        str(tmp_path / "hello.glb"),
+    )
     assert exported.returncode == 0, exported.stderr
     assert (tmp_path / "hello.glb").read_bytes()[:4] == b"glTF"
 

@@ -210,3 +210,26 @@ def test_the_figure_fills_the_frame(size):
     assert max(height_share, width_share) > 0.8  # the limiting side, less the margin
     assert height_share * width_share > 0.35
     assert height_share < 1.0 and width_share < 1.0  # nothing cut off at the edges
+
+
+def test_face_on_the_head_follows_the_weights():
+    from llavataros.face.arkit import index
+
+    motion = pose_motion(DOWN, DOWN, DOWN, DOWN)
+    rest = np.zeros((motion.num_frames, 52), np.float32)
+    open_jaw, blink = rest.copy(), rest.copy()
+    open_jaw[:, index("jawOpen")] = 1.0
+    blink[:, [index("eyeBlinkLeft"), index("eyeBlinkRight")]] = 1.0
+    plain = render_frame(motion, 0)
+    images = {name: render_frame(motion, 0, face=f) for name, f in
+              (("rest", rest), ("jaw", open_jaw), ("blink", blink))}  # fmt: skip
+    assert not np.array_equal(plain, images["rest"])  # a face is drawn
+    changed = np.argwhere(np.any(images["rest"] != images["jaw"], axis=-1))
+    blinked = np.argwhere(np.any(images["rest"] != images["blink"], axis=-1))
+    assert len(changed) > 20 and len(blinked) > 5
+    # the jaw changes the lower half of the head, the blink its upper half
+    assert changed[:, 0].min() > blinked[:, 0].max()
+    dark = np.all(images["jaw"] == np.array([120, 40, 40], np.uint8), axis=-1)
+    assert dark.sum() > 20 and not np.all(images["rest"] == [120, 40, 40], axis=-1).any()
+    with pytest.raises(InputError, match="face"):
+        render_frame(motion, 0, face=np.zeros((2, 51), np.float32))

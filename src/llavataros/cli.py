@@ -125,6 +125,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
                     video=not args.no_video,
                     smooth=not args.no_smooth,
                     gltf=args.gltf,
+                    face=not args.no_face,
                     progress=bar,
                 )
         except InputError as error:  # this input fails, the batch goes on
@@ -250,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--speaker", help=_speaker_help())
     p.add_argument("--no-video", action="store_true", help="skip the .mp4")
+    p.add_argument("--no-face", action="store_true", help="skip NAME.face.npy and NAME.face.csv")
     p.add_argument("--no-smooth", action="store_true", help="skip Savitzky-Golay smoothing")
     p.add_argument("--gltf", action="store_true", help="also write NAME.glb (skinned avatar)")
     p.add_argument("--text-model", help="transformers model folder for word vectors")

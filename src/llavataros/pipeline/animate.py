@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from llavataros.errors import InputError
+from llavataros.face.outputs import note_face_source, write_face_outputs
 from llavataros.features.build import build_extractor
 from llavataros.features.frames import FeatureExtractor, FrameFeatures
 from llavataros.features.speaker import SpeakerVocabulary
@@ -37,13 +38,14 @@ from llavataros.motion.bvh import write_bvh
 from llavataros.motion.skeleton import Skeleton
 from llavataros.motion.take import Motion, save_take
 from llavataros.motion.timing import frame_count
+from llavataros.pipeline.face import speech_face
 from llavataros.pipeline.postprocess import assemble_motion
 from llavataros.pipeline.preflight import output_fps
 from llavataros.speech.audio import SAMPLE_RATE, load_audio
 from llavataros.speech.frontend import read_transcript_argument, words_for_audio
 from llavataros.speech.words import Transcript, save_words_json
 
-STAGES = ("load_audio", "words", "features", "model", "postprocess", "write")
+STAGES = ("load_audio", "words", "features", "model", "postprocess", "face", "write")
 
 
 def silence_frames(model: SpeechModel) -> int:
@@ -59,12 +61,15 @@ def with_silence(samples: np.ndarray, frames: int, fps: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class AnimationResult:
-    """Generated motion at the output fps, the timed words it was driven by, and the
-    seconds each stage took."""
+    """Generated motion at the output fps, the timed words it was driven by, the seconds
+    each stage took, and the face ``(T, 52)`` at the same fps (None with ``face=False``) with
+    what drove it (:mod:`llavataros.pipeline.face`)."""
 
     motion: Motion
     transcript: Transcript
     timings: dict[str, float] = field(default_factory=dict)
+    face: np.ndarray | None = None
+    face_source: str | None = None
 
 
 @dataclass
@@ -184,11 +189,13 @@ class Animator:
         fps: float | None = None,
         speaker: str | int | None = None,
         smooth: bool = True,
+        face: bool = True,
         progress: Callable[[str], None] | None = None,
     ) -> AnimationResult:
-        """Gestures for ``audio`` (a file, or 16 kHz mono samples) at ``fps`` (default: the
-        training corpus rate), ``T = round(duration * fps)`` frames. ``progress`` is called
-        with the name of each stage in :data:`STAGES` as it starts."""
+        """Gestures (and the face, unless ``face=False``) for ``audio`` (a file, or 16 kHz mono
+        samples) at ``fps`` (default: the training corpus rate), ``T = round(duration * fps)``
+        frames. ``progress`` is called with the name of each stage in :data:`STAGES` as it
+        starts."""
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         progress = progress or (lambda stage: None)
@@ -223,7 +230,11 @@ class Animator:
             smooth,
         )
         lap("postprocess")
-        return AnimationResult(motion, words, timings)
+        weights, source = None, None
+        if face:
+            weights, source = speech_face(samples, words.words, motion.num_frames, fps)
+            lap("face")
+        return AnimationResult(motion, words, timings, weights, source)
 
     def animate_to_files(
         self,
@@ -235,12 +246,14 @@ class Animator:
         video: bool = True,
         smooth: bool = True,
         gltf: bool = False,
+        face: bool = True,
         progress: Callable[[str], None] | None = None,
     ) -> list[Path]:
-        """Write ``NAME.npy``, ``.bvh``, ``.words.json`` (and ``.mp4``, ``.glb``) for
-        ``audio``; ``progress`` as in :meth:`animate`, then ``"write"``."""
+        """Write ``NAME.npy``, ``.bvh``, ``.words.json``, ``.face.npy``, ``.face.csv`` (and
+        ``.mp4``, ``.glb``) for ``audio``; ``progress`` as in :meth:`animate`, then
+        ``"write"``."""
         audio = Path(audio)
-        result = self.animate(audio, transcript, fps, speaker, smooth, progress)
+        result = self.animate(audio, transcript, fps, speaker, smooth, face, progress)
         if progress is not None:
             progress("write")
         keep = (audio,) + ((Path(transcript),) if isinstance(transcript, str | Path) else ())
@@ -272,14 +285,21 @@ def write_outputs(
             write_bvh(result.motion, staging / f"{name}.bvh"),
             save_words_json(result.transcript, staging / f"{name}.words.json"),
         ]
+        if result.face is not None:
+            files += write_face_outputs(motion_path, result.face, result.motion.fps)
+            note_face_source(motion_path.with_suffix(".json"), result.face_source)
         if video_audio is not None:
             from llavataros.render.video import render_video
 
-            files.append(render_video(result.motion, staging / f"{name}.mp4", video_audio))
+            files.append(
+                render_video(result.motion, staging / f"{name}.mp4", video_audio, face=result.face)
+            )
         if gltf:
             from llavataros.export.gltf import write_glb
 
-            files.append(write_glb(staging / f"{name}.glb", result.motion, source=name))
+            files.append(
+                write_glb(staging / f"{name}.glb", result.motion, result.face, source=name)
+            )
         fresh = {file.name for file in files}
         kept = {Path(path).resolve() for path in keep}
         for stale in earlier_outputs(out_dir, name):

@@ -18,6 +18,7 @@ STAGE_LABELS = {
     "features": "features",
     "model": "model",
     "postprocess": "motion",
+    "face": "face",
     "write": "write",
 }
 

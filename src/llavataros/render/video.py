@@ -24,10 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from llavataros.errors import InputError
+from llavataros.face.take import check_face
 from llavataros.motion import rotations
 from llavataros.motion.skeleton import SPINE2
 from llavataros.motion.take import Motion
 from llavataros.render import raster
+from llavataros.render.face import draw_face
 from llavataros.render.raster import Color
 
 
@@ -138,8 +140,15 @@ class _Panel:
     """One motion's precomputed 2D drawing data: pixel coordinates for every frame and the
     far-to-near drawing order of its bones and head."""
 
-    def __init__(self, motion: Motion, framing: Framing, style: RenderStyle):
+    def __init__(
+        self,
+        motion: Motion,
+        framing: Framing,
+        style: RenderStyle,
+        face: np.ndarray | None = None,
+    ):
         self.motion = motion
+        self.face = None if face is None else check_face(face, "face weights")
         self.framing = framing
         scale = framing.pixels_per_metre
         skeleton = motion.skeleton
@@ -195,6 +204,9 @@ class _Panel:
         raster.draw_capsule(canvas, spine2, self.neck_end[index], self.neck_radius, style.torso)
         raster.draw_disc(canvas, self.head[index], self.head_radius, style.head)
         raster.draw_ring(canvas, self.head[index], self.head_radius, 2.0, style.torso)
+        if self.face is not None and len(self.face):
+            weights = self.face[min(index, len(self.face) - 1)]
+            draw_face(canvas, self.head[index], self.head_radius, weights, style.torso)
 
 
 def _even(value: int) -> int:
@@ -210,8 +222,10 @@ class _Scene:
         size: tuple[int, int],
         titles: Sequence[str] | None,
         style: RenderStyle,
+        faces: Sequence[np.ndarray | None] | None = None,
     ):
         width, height = _even(size[0]), _even(size[1])
+        faces = list(faces) if faces is not None else [None] * len(motions)
         self.fps = float(motions[0].fps)
         self.num_frames = max(int(round(m.duration * self.fps)) for m in motions)
         self.background = raster.new_canvas(width * len(motions), height, style.background)
@@ -228,7 +242,7 @@ class _Scene:
         for number, motion in enumerate(motions):
             left = number * width
             framing = make_framing(motion, title_height, width, height - title_height, style, scale)
-            self.panels.append(_Panel(motion, framing, style))
+            self.panels.append(_Panel(motion, framing, style, faces[number]))
             self.lefts.append(left)
             view = self.background[:, left : left + width]
             root_y = framing.project(motion.positions[:, 0].mean(axis=0))[1]
@@ -284,15 +298,28 @@ def _as_list(motions: Motion | Sequence[Motion]) -> list[Motion]:
     return motions
 
 
-def _build_scene(motions, size, titles, style) -> _Scene:
+def _faces(face, count: int) -> list[np.ndarray | None]:
+    """One face take (or None) per motion from None, one array, or a sequence."""
+    if face is None:
+        return [None] * count
+    if isinstance(face, np.ndarray):
+        face = [face]
+    face = list(face)
+    if len(face) != count:
+        raise InputError(None, f"got {len(face)} face takes for {count} motions")
+    return face
+
+
+def _build_scene(motions, size, titles, style, face=None) -> _Scene:
     motions = _as_list(motions)
+    faces = _faces(face, len(motions))
     if titles is not None:
         titles = [titles] if isinstance(titles, str) else list(titles)
         if len(titles) != len(motions):
             raise InputError(None, f"got {len(titles)} titles for {len(motions)} motions")
     if min(size) < 16:
         raise InputError(None, f"video size {tuple(size)} is too small (at least 16 x 16)")
-    return _Scene(motions, size, titles, style)
+    return _Scene(motions, size, titles, style, faces)
 
 
 def render_frame(
@@ -301,10 +328,12 @@ def render_frame(
     size: tuple[int, int] = (480, 480),
     titles: Sequence[str] | None = None,
     style: RenderStyle = DEFAULT_STYLE,
+    face: np.ndarray | Sequence[np.ndarray | None] | None = None,
 ) -> np.ndarray:
     """Still of frame ``index`` (of the first motion's frame rate): uint8 RGB
-    ``(height, width * len(motions), 3)``; ``size`` is one panel's (width, height) in px."""
-    scene = _build_scene(motions, size, titles, style)
+    ``(height, width * len(motions), 3)``; ``size`` is one panel's (width, height) in px.
+    ``face``: ARKit weights ``(T, 52)`` drawn on the head (one per motion, or None)."""
+    scene = _build_scene(motions, size, titles, style, face)
     return scene.draw(int(np.clip(index, 0, scene.num_frames - 1)))
 
 
@@ -313,9 +342,10 @@ def render_frames(
     size: tuple[int, int] = (480, 480),
     titles: Sequence[str] | None = None,
     style: RenderStyle = DEFAULT_STYLE,
+    face: np.ndarray | Sequence[np.ndarray | None] | None = None,
 ) -> Iterator[np.ndarray]:
     """Every frame in order, uint8 RGB ``(h, w, 3)`` (one buffer per frame)."""
-    scene = _build_scene(motions, size, titles, style)
+    scene = _build_scene(motions, size, titles, style, face)
     for frame in range(scene.num_frames):
         yield scene.draw(frame)
 
@@ -414,8 +444,10 @@ def render_video(
     size: tuple[int, int] = (480, 480),
     titles: Sequence[str] | None = None,
     style: RenderStyle = DEFAULT_STYLE,
+    face: np.ndarray | Sequence[np.ndarray | None] | None = None,
 ) -> Path:
-    """Render ``motions`` side by side to an H.264 MP4 at the first motion's fps.
+    """Render ``motions`` side by side to an H.264 MP4 at the first motion's fps (with
+    ``face``, ARKit weights ``(T, 52)`` at the same fps, a drawn face on the head).
 
     ``size`` is one panel's (width, height) in px (rounded down to even numbers), so the video
     is ``len(motions) * width`` wide. The video lasts as long as the longest motion; shorter
@@ -425,7 +457,7 @@ def render_video(
     leaves no partial output. Returns ``out_path``.
     """
     out_path = Path(out_path)
-    scene = _build_scene(motions, size, titles, style)
+    scene = _build_scene(motions, size, titles, style, face)
     ffmpeg = ffmpeg_executable()
     audio = None if audio_path is None else Path(audio_path)
     if audio is not None:
