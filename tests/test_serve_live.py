@@ -50,7 +50,7 @@ def frames_of(replies: list[dict]) -> np.ndarray:
 
 
 def test_ready_frames_done_round_trip(server, audio):
-    replies = asyncio.run(exchange(server.url, stream_messages(audio, words=WORDS)))
+    replies = asyncio.run(paced_stream(server.url, audio))
     ready, done = replies[0], replies[-1]
     assert ready["type"] == "ready" and ready["version"] == 1
     assert len(ready["joints"]) == 9 and ready["model"] == "llanimation"
@@ -60,6 +60,9 @@ def test_ready_frames_done_round_trip(server, audio):
     counts = [len(r["body"]) for r in replies if r["type"] == "frames"]
     assert firsts == list(np.cumsum([0, *counts[:-1]]))  # contiguous, in order
     assert len(firsts) > 5  # frames come while audio streams, not all at the end
+    # sent at once, the queued chunks are pushed together: the same frames
+    at_once = asyncio.run(exchange(server.url, stream_messages(audio, words=WORDS)))
+    assert np.abs(frames_of(at_once) - frames_of(replies)).max() < 1e-4
     body = frames_of(replies)
     assert body.shape == (180, 9, 7)
     assert np.allclose(np.linalg.norm(body[..., 3:], axis=-1), 1.0, atol=1e-5)

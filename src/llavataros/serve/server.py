@@ -168,16 +168,15 @@ class Connection:
         session, executor = self.session, self.state.executor
         try:
             while True:
-                kind, payload = await self.queue.get()
-                if kind == "end":
+                audio, words, end = self._gather(await self.queue.get())
+                if len(audio) or words:
+                    update = await loop.run_in_executor(executor, session.push, audio, words)
+                    await self._send(update)
+                if end:
                     await self._send(await loop.run_in_executor(executor, session.finish))
                     await self.ws.send_json(protocol.done(session.frames_sent))
                     await self.ws.close()
                     return
-                audio = payload if kind == "audio" else np.zeros(0, np.float32)
-                words = payload if kind == "words" else ()
-                update = await loop.run_in_executor(executor, session.push, audio, words)
-                await self._send(update)
         except ProtocolError as error:
             await _fail(self.ws, error)
         except (ConnectionError, asyncio.CancelledError):
@@ -189,6 +188,25 @@ class Connection:
             self.stopped = True
             while not self.queue.empty():
                 self.queue.get_nowait()
+
+    def _gather(self, item: tuple) -> tuple[np.ndarray, tuple, bool]:
+        """``item`` and everything queued behind it as one push: ``(audio, words, end)``. A
+        worker that fell behind catches up in one call (the stream is chunk-invariant), which
+        costs far less than one call per message."""
+        audio, words, end = [], [], False
+        while True:
+            kind, payload = item
+            if kind == "audio":
+                audio.append(payload)
+            elif kind == "words":
+                words.extend(payload)
+            else:
+                end = True
+            if end or self.queue.empty():
+                break
+            item = self.queue.get_nowait()
+        samples = np.concatenate(audio) if audio else np.zeros(0, np.float32)
+        return samples, tuple(words), end
 
     async def _send(self, update: Update) -> None:
         if update.words:
