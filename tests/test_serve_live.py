@@ -218,3 +218,42 @@ def test_other_sample_rates_are_resampled(server, audio):
     assert replies[-1] == {"type": "done", "frames": 180}
     reference = frames_of(asyncio.run(exchange(server.url, stream_messages(audio, words=WORDS))))
     assert np.abs(frames_of(replies) - reference).max() < 0.3  # the same gestures, resampled
+
+
+class FakeLiveWords:
+    """Stands in for the incremental transcriber: a word after 1 s of audio, one at the end."""
+
+    def __init__(self):
+        self.samples = 0
+
+    def push(self, samples16k: np.ndarray) -> list:
+        from llavataros.speech.words import Word
+
+        before, self.samples = self.samples, self.samples + len(samples16k)
+        return [Word("hello", 0.2, 0.6)] if before < 16000 <= self.samples else []
+
+    def finish(self) -> list:
+        from llavataros.speech.words import Word
+
+        return [Word("there", 1.5, 1.9)]
+
+
+def test_live_words_reach_the_stream_and_the_client(server, audio, monkeypatch):
+    import llavataros.serve.session as session_module
+
+    streams = []
+    original = session_module.Session.__init__
+
+    def remember(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        streams.append(self.stream)
+
+    monkeypatch.setattr(session_module, "open_live_words", FakeLiveWords)
+    monkeypatch.setattr(session_module.Session, "__init__", remember)
+    messages = stream_messages(audio[:32000])
+    messages[0] = {"type": "start"}  # no transcript: live words by default
+    replies = asyncio.run(exchange(server.url, messages))
+    heard = [w["word"] for r in replies if r["type"] == "words" for w in r["words"]]
+    assert heard == ["hello", "there"]
+    assert [w.word for w in streams[0].words] == ["hello", "there"]
+    assert replies[-1] == {"type": "done", "frames": 120}
