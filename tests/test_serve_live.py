@@ -257,3 +257,44 @@ def test_live_words_reach_the_stream_and_the_client(server, audio, monkeypatch):
     assert heard == ["hello", "there"]
     assert [w.word for w in streams[0].words] == ["hello", "there"]
     assert replies[-1] == {"type": "done", "frames": 120}
+
+
+@pytest.mark.parametrize("command", ["serve", "client"])
+def test_live_commands_explain_every_option(command, capsys):
+    from llavataros.cli import build_parser
+
+    parser = build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args([command, "--help"])
+    assert "usage: llavataros " + command in capsys.readouterr().out
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    assert all(action.help for action in sub._actions)
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["client", "missing.wav"], "missing.wav: audio file not found"),
+        (["client", str(EXAMPLES / "hello.wav"), "--speed", "0"], "--speed must be positive"),
+        (
+            ["client", str(EXAMPLES / "hello.wav"), "--url", "ws://127.0.0.1:9/ws"],
+            "ws://127.0.0.1:9/ws: cannot connect",
+        ),
+    ],
+)
+def test_client_mistakes_give_one_line(args, fragment, capsys, tmp_path):
+    from llavataros.cli import main
+
+    assert main([*args, "-o", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and fragment in error
+    assert list(tmp_path.iterdir()) == []  # no partial output
+
+
+def test_client_reports_a_server_error_in_one_line(server, capsys, tmp_path):
+    from llavataros.cli import main
+
+    wav = EXAMPLES / "hello.wav"
+    assert main(["client", str(wav), "--url", server.url, "--speaker", "Nobody"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "bad_message" in error and "Nobody" in error
