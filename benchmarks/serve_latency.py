@@ -4,8 +4,9 @@ Starts ``llavataros serve`` as a subprocess, then from this process:
 
 - for each N in ``--streams`` (1 2 4 8): N concurrent clients stream ``--seconds`` of speech
   (the example clip repeated, timed words in the start message) at real-time pace in 100 ms
-  chunks; per-frame latency beyond the lookahead (wall time the frame arrives minus the wall
-  time its audio was sent, minus ``ready.lookahead_s``) as p50/p95/max over all frames, the
+  chunks (``--chunk-ms``); per-frame latency beyond the lookahead (wall time the frame arrives
+  minus the wall time its audio was sent, minus ``ready.lookahead_s``) as p50/p95/max over all
+  frames, the
   worst stream's p95, and memory per connection (server peak RSS while streaming minus its idle
   RSS, over N); server CPU seconds per second of speech per stream (what the load of other
   processes does not change: 2 idle cores hold about 2 / that many streams);
@@ -71,7 +72,9 @@ def start_server(port: int, model: str | None, workers: int | None, wait_ms: flo
     return server
 
 
-async def concurrent_streams(url: str, clip, count: int, pid: int, speed: float) -> dict:
+async def concurrent_streams(
+    url: str, clip, count: int, pid: int, speed: float, chunk_s: float = 0.1
+) -> dict:
     """``count`` clients at once; latency beyond lookahead and peak server RSS."""
     from llavataros.serve.client import start_message, stream_audio
 
@@ -87,7 +90,7 @@ async def concurrent_streams(url: str, clip, count: int, pid: int, speed: float)
     sampler = asyncio.create_task(sample())
     start = start_message(clip.transcript, None, live_words=False)
     results = await asyncio.gather(
-        *(stream_audio(url, clip.audio, start, speed) for _ in range(count))
+        *(stream_audio(url, clip.audio, start, speed, chunk_s) for _ in range(count))
     )
     running = False
     await sampler
@@ -127,6 +130,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--seconds", type=float, default=10.0, help="speech per stream")
     parser.add_argument("--speed", type=float, default=1.0, help="times real time")
+    parser.add_argument("--chunk-ms", type=float, default=100.0, help="audio per message")
     parser.add_argument("--cycles", type=int, default=500)
     parser.add_argument("--cycle-seconds", type=float, default=0.5)
     parser.add_argument("--parallel", type=int, default=4, help="cycles at a time")
@@ -145,6 +149,7 @@ def main(argv: list[str] | None = None) -> dict:
     server = start_server(port, args.model, args.workers, args.batch_wait_ms)
     figures: dict = {"machine": info, "seconds": args.seconds, "workers": args.workers}
     figures["batch_wait_ms"] = args.batch_wait_ms
+    figures["chunk_ms"] = args.chunk_ms
     try:
         asyncio.run(concurrent_streams(url, clip, 1, server.pid, float("inf")))  # warm-up
         idle = status(server.pid)
@@ -152,7 +157,9 @@ def main(argv: list[str] | None = None) -> dict:
         rows = []
         for count in args.streams:
             tick, cpu = time.perf_counter(), cpu_seconds(server.pid)
-            row = asyncio.run(concurrent_streams(url, clip, count, server.pid, args.speed))
+            row = asyncio.run(
+                concurrent_streams(url, clip, count, server.pid, args.speed, args.chunk_ms / 1000)
+            )
             # server CPU per second of speech per stream: the load-independent capacity figure
             row["cpu_per_speech_s"] = (cpu_seconds(server.pid) - cpu) / (count * clip.seconds)
             row["per_connection_mb"] = (row["peak_rss_mb"] - idle["rss_mb"]) / count
