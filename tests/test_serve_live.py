@@ -298,3 +298,20 @@ def test_client_reports_a_server_error_in_one_line(server, capsys, tmp_path):
     assert main(["client", str(wav), "--url", server.url, "--speaker", "Nobody"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "bad_message" in error and "Nobody" in error
+
+
+def test_the_viewer_is_served_at_the_root(server):
+    from llavataros.serve.server import viewer_folder
+
+    if not (viewer_folder() / "index.html").exists():
+        pytest.skip("the viewer is not built (web/setup.sh builds it into package data)")
+
+    async def get(path: str):
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{server.port}{path}") as response:
+                return response.status, await response.read()
+
+    status, page = asyncio.run(get("/"))
+    assert status == 200 and b"<html" in page.lower()
+    assert asyncio.run(get("/avatar.glb"))[1][:4] == b"glTF"
+    assert asyncio.run(get("/no-such-file"))[0] == 404
