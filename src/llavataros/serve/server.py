@@ -128,6 +128,11 @@ class Connection:
                     break
         except ProtocolError as error:
             await _fail(self.ws, error)
+        except ConnectionError:  # the client left while we answered
+            pass
+        except Exception as error:  # a bug must not take the server down: report, close
+            log.exception("connection failed")
+            await _fail(self.ws, ProtocolError("internal", f"{type(error).__name__}: {error}"))
         finally:
             await self._release()
 
