@@ -316,3 +316,29 @@ def test_the_viewer_is_served_at_the_root(server):
     assert status == 200 and b"<html" in page.lower()
     assert asyncio.run(get("/avatar.glb"))[1][:4] == b"glTF"
     assert asyncio.run(get("/no-such-file"))[0] == 404
+
+
+def test_a_server_bug_is_an_internal_error_for_that_connection_only(server, audio, monkeypatch):
+    import llavataros.serve.session as session_module
+
+    original = session_module.Session.push
+
+    def failing(self, samples, words=()):
+        if any(word.word == "boom" for word in self.stream.words):
+            raise RuntimeError("boom")
+        return original(self, samples, words)
+
+    monkeypatch.setattr(session_module.Session, "push", failing)
+    broken = stream_messages(audio[:16000], words=[{"word": "boom", "start": 0.1, "end": 0.2}])
+
+    async def both():
+        return await asyncio.gather(
+            exchange(server.url, broken),
+            exchange(server.url, stream_messages(audio[:16000], words=WORDS)),
+        )
+
+    failed, fine = asyncio.run(both())
+    assert [r["code"] for r in failed if r["type"] == "error"] == ["internal"]
+    assert "boom" in failed[-1]["message"]
+    assert fine[-1] == {"type": "done", "frames": 60}
+    assert server.wait_idle()
