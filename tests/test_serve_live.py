@@ -189,7 +189,7 @@ def test_a_disconnect_mid_stream_frees_the_session(server, audio):
 
     asyncio.run(leave_early())
     assert server.wait_idle()
-    assert server.state.batcher.active_streams == 0  # pushes no longer wait for it
+    assert server.state.batcher.expected == 0  # no push waits for it
 
 
 def test_a_full_server_says_busy(animator, audio):
