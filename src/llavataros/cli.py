@@ -225,6 +225,65 @@ def _speaker_help() -> str:
     return f"{text}; shipped model: {', '.join(accepted)}, default {default})"
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from llavataros.serve.server import run_server
+
+    run_server(
+        args.host,
+        args.port,
+        args.model,
+        args.max_connections,
+        args.workers,
+        args.batch_wait_ms / 1000,
+    )
+    return 0
+
+
+def _cmd_client(args: argparse.Namespace) -> int:
+    from llavataros.serve.client import run_client
+
+    written = run_client(
+        args.audio, args.url, args.output, args.speed, args.transcript, args.speaker
+    )
+    for path in written:
+        print(path)
+    return 0
+
+
+def add_live_commands(add: Callable) -> None:
+    """``serve`` and ``client`` (the live avatar, docs/PROTOCOL.md)."""
+    p = add("serve", _cmd_serve, "Serve the live avatar: WebSocket API at /ws, viewer at /.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="TCP port (default 8765)")
+    p.add_argument("--model", help=MODEL_HELP)
+    p.add_argument(
+        "--max-connections", type=int, default=8, help="streams served at once (default 8)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="inference threads (default: one per connection with batching, else 2)",
+    )
+    p.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=10.0,
+        help="ms a push waits to share a forward pass with other streams (0: no batching)",
+    )
+
+    p = add("client", _cmd_client, "Stream a recording to a server; write its frames + latency.")
+    p.add_argument("audio", help="speech recording (any format ffmpeg reads)")
+    p.add_argument("--url", default="ws://127.0.0.1:8765/ws", help="server WebSocket URL")
+    p.add_argument("-o", "--output", default="out", help="output folder (default: out)")
+    p.add_argument(
+        "--speed", type=float, default=1.0, help="times real time to send audio (default 1)"
+    )
+    p.add_argument(
+        "--transcript", help="text, .txt, .json words or .TextGrid (default: live words)"
+    )
+    p.add_argument("--speaker", help=_speaker_help())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llavataros",
@@ -347,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for the extractor")
     p.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_live_commands(add)
     return parser
 
 
