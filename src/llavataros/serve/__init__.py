@@ -1,0 +1,1 @@
+"""The live server: a WebSocket API and the viewer page (``llavataros serve``)."""
