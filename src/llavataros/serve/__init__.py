@@ -1,1 +1,2 @@
-"""The live server: a WebSocket API and the viewer page (``llavataros serve``)."""
+"""The live avatar: a WebSocket server streaming frames for live speech, and its client
+(protocol version 1, docs/PROTOCOL.md)."""
