@@ -160,6 +160,48 @@ def _cmd_fgd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from llavataros.serve.server import run_server
+
+    run_server(args.host, args.port, args.model, args.max_connections, args.workers)
+    return 0
+
+
+def _cmd_client(args: argparse.Namespace) -> int:
+    from llavataros.serve.client import run_client
+
+    written = run_client(
+        args.audio, args.url, args.output, args.speed, args.transcript, args.speaker
+    )
+    for path in written:
+        print(path)
+    return 0
+
+
+def add_live_commands(add: Callable) -> None:
+    """``serve`` and ``client`` (the live avatar, docs/PROTOCOL.md)."""
+    p = add("serve", _cmd_serve, "Serve the live avatar: WebSocket API at /ws, viewer at /.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="TCP port (default 8765)")
+    p.add_argument("--model", help=MODEL_HELP)
+    p.add_argument(
+        "--max-connections", type=int, default=8, help="streams served at once (default 8)"
+    )
+    p.add_argument("--workers", type=int, default=2, help="inference threads (default 2)")
+
+    p = add("client", _cmd_client, "Stream a recording to a server; write its frames + latency.")
+    p.add_argument("audio", help="speech recording (any format ffmpeg reads)")
+    p.add_argument("--url", default="ws://127.0.0.1:8765/ws", help="server WebSocket URL")
+    p.add_argument("-o", "--output", default="out", help="output folder (default: out)")
+    p.add_argument(
+        "--speed", type=float, default=1.0, help="times real time to send audio (default 1)"
+    )
+    p.add_argument(
+        "--transcript", help="text, .txt, .json words or .TextGrid (default: live words)"
+    )
+    p.add_argument("--speaker", help="speaker/style name (default: the model's first)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llavataros",
@@ -271,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
+    add_live_commands(add)
     return parser
 
 

@@ -1,0 +1,138 @@
+"""One connection's state: an :class:`AnimationStream` over the shared :class:`Animator`, the
+resampler to 16 kHz, optional live words, and the count of frames sent. Synchronous: the server
+calls it from a worker thread, one call at a time per session.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from llavataros.errors import InputError
+from llavataros.pipeline.animate import Animator
+from llavataros.pipeline.stream import AnimationStream
+from llavataros.serve.protocol import ProtocolError, Start
+from llavataros.speech.audio import SAMPLE_RATE
+from llavataros.speech.words import Transcript, Word
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Update:
+    """What one call produced: frames from ``first`` on, and words committed by live words."""
+
+    first: int
+    body: np.ndarray  # (n, 9, 7)
+    face: np.ndarray | None = None  # (n, 52)
+    words: list[Word] = field(default_factory=list)
+
+
+def stream_frames(stream: AnimationStream, audio: np.ndarray | None, words=()):
+    """``(body, face | None)`` from a push (``audio``) or the finish (``None``): uses the
+    stream's ``push_frames``/``finish_frames`` where it has them (face outputs), else
+    ``push``/``finish`` (body only)."""
+    if hasattr(stream, "push_frames"):
+        out = stream.finish_frames() if audio is None else stream.push_frames(audio, words)
+        return out.body, out.face
+    return (stream.finish() if audio is None else stream.push(audio, words)), None
+
+
+def stream_has_face(stream: AnimationStream) -> bool:
+    """Whether the stream will send face weights (streams that have ``push_frames`` say so)."""
+    return hasattr(stream, "push_frames") and bool(getattr(stream, "has_face", False))
+
+
+def open_live_words():
+    """A ``LiveWords`` transcriber (``push(samples16k) -> words``, ``finish() -> words``), or
+    None when its module is not installed (live words are then skipped, with a log note)."""
+    try:
+        from llavataros.serve.live_words import LiveWords
+    except ImportError:
+        log.info("llavataros.serve.live_words is absent: live words are skipped")
+        return None
+    return LiveWords()
+
+
+class Session:
+    """Audio and words in (any order after start), frames out, in stream order."""
+
+    def __init__(self, animator: Animator, start: Start, live_words=None):
+        try:
+            speaker_id = animator.speaker_id(start.speaker)
+        except (InputError, KeyError, ValueError) as error:
+            raise ProtocolError("bad_message", str(error)) from None
+        self.speaker = animator.speakers.name(speaker_id)
+        transcript = Transcript(" ".join(w.word for w in start.words), start.words)
+        self.stream = AnimationStream(animator, transcript, speaker_id)
+        self.last_start = start.words[-1].start if start.words else 0.0
+        self.resampler = None
+        if start.sample_rate != SAMPLE_RATE:
+            import soxr
+
+            self.resampler = soxr.ResampleStream(start.sample_rate, SAMPLE_RATE, 1, "float32")
+        if start.live_words and live_words is None and not start.words:
+            live_words = open_live_words()
+        self.live_words = live_words
+        self.frames_sent = 0
+        self.samples_in = 0
+
+    @property
+    def fps(self) -> float:
+        return self.stream.fps
+
+    @property
+    def face(self) -> bool:
+        return stream_has_face(self.stream)
+
+    def check_words(self, words: tuple[Word, ...]) -> None:
+        """Words must not start before the last word received (``out_of_order``)."""
+        if words and words[0].start < self.last_start:
+            raise ProtocolError(
+                "out_of_order",
+                f"word {words[0].word!r} at {words[0].start:.3f} s starts before the last "
+                f"word received ({self.last_start:.3f} s)",
+            )
+        if words:
+            self.last_start = words[-1].start
+
+    def push(self, audio: np.ndarray, words: tuple[Word, ...] = ()) -> Update:
+        """Audio at the start's rate (and timed words); the frames now final."""
+        if self.resampler is not None:
+            audio = self.resampler.resample_chunk(audio.astype(np.float32), last=False)
+        heard = self.live_words.push(audio) if self.live_words is not None else []
+        return self._update(audio, [*words, *heard], heard)
+
+    def finish(self) -> Update:
+        """End of audio: the remaining frames (the total is ``round(duration * fps)``)."""
+        parts, heard = [], []
+        if self.resampler is not None:  # the resampler's last samples
+            tail = self.resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+            self.resampler = None
+            late = self.live_words.push(tail) if self.live_words is not None else []
+            heard += late
+            self.samples_in += len(tail)
+            parts.append(stream_frames(self.stream, tail, tuple(late)))
+        if self.live_words is not None:  # words known only now shape frames not yet released
+            late = list(self.live_words.finish())
+            heard += late
+            parts.append(stream_frames(self.stream, np.zeros(0, np.float32), tuple(late)))
+        if self.samples_in == 0:
+            raise ProtocolError("bad_audio", "the stream ended without audio")
+        parts.append(stream_frames(self.stream, None))
+        body = np.concatenate([b for b, _ in parts])
+        faces = [f for _, f in parts]
+        face = None if any(f is None for f in faces) else np.concatenate(faces)
+        return self._emit(body, face, heard)
+
+    def _update(self, audio: np.ndarray, words: list[Word], heard: list[Word]) -> Update:
+        self.samples_in += len(audio)
+        body, face = stream_frames(self.stream, audio, tuple(words))
+        return self._emit(body, face, heard)
+
+    def _emit(self, body: np.ndarray, face: np.ndarray | None, heard: list[Word]) -> Update:
+        update = Update(self.frames_sent, body, face, heard)
+        self.frames_sent += len(body)
+        return update
