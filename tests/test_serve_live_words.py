@@ -50,10 +50,11 @@ def _stream(audio: np.ndarray, live: LiveWords) -> list[Word]:
 
 
 @pytest.mark.slow
-def test_live_words_match_the_offline_transcription():
+@pytest.mark.parametrize("background", [False, True], ids=["in-push", "background"])
+def test_live_words_match_the_offline_transcription(background):
     audio = load_audio(HELLO)
     offline = shared_transcriber().transcribe(audio).words
-    live = _stream(audio, LiveWords())
+    live = _stream(audio, LiveWords(background=background))
     said = [normalize_word(w.word) for w in offline]
     heard = [normalize_word(w.word) for w in live]
     # tiny.en hears the project's name differently with less context ("LL" for "L.O"): all
@@ -75,7 +76,7 @@ def _pairs(block):
 
 @pytest.mark.slow
 def test_silence_commits_nothing():
-    live = LiveWords()
+    live = LiveWords(background=False)
     assert _stream(np.zeros(5 * SAMPLE_RATE, np.float32), live) == []
     noise = np.random.default_rng(0).normal(0, 1e-3, 3 * SAMPLE_RATE).astype(np.float32)
     assert _stream(noise, LiveWords()) == []

@@ -8,13 +8,15 @@ committed form a hypothesis, and the longest common prefix of two consecutive hy
 committed (LocalAgreement-2, as in Macháček et al., "Turning Whisper into Real-Time
 Transcription System", 2023). The audio before the last committed word is then dropped, so a
 pass never reads more than ``window_s`` seconds. Word times are seconds from the stream's
-start.
+start. Passes run in one worker thread shared by all streams (at most one pending pass per
+stream), so the frames of a stream never wait for Whisper.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -31,6 +33,19 @@ from llavataros.speech.transcribe import (
 from llavataros.speech.words import Word
 
 LIVE_CONFIG = TranscriberConfig(batch_size=0, cpu_threads=1)  # short windows, sequential
+PASSES = ThreadPoolExecutor(1, thread_name_prefix="llavataros-words")  # passes of all streams
+
+
+@dataclass(frozen=True)
+class Heard:
+    """The input of one pass: the window (16 kHz), its start and end in stream time, the
+    committed text before it (Whisper's prompt) and the last committed words."""
+
+    audio: np.ndarray
+    offset: float
+    now: float
+    prompt: str | None
+    committed: list[Word]
 
 
 @lru_cache(maxsize=1)
@@ -47,6 +62,9 @@ class LiveWords:
     its context pass ``trim_s``, the audio before committed words older than ``context_s`` is
     dropped (their text goes on as Whisper's prompt). ``margin_s``: a hypothesis word must end
     this far before the end of the heard audio (a word cut by the edge is not yet a word).
+    ``background``: passes run in one shared worker thread, so a push never waits for Whisper
+    (words then come out of the push after the pass that committed them); ``False`` runs them
+    inside :meth:`push` (reproducible: the tests).
     """
 
     def __init__(
@@ -57,6 +75,7 @@ class LiveWords:
         trim_s: float = 8.0,
         context_s: float = 3.0,
         margin_s: float = 0.2,
+        background: bool = True,
     ):
         if not 0 < step_s < trim_s <= window_s:
             raise ValueError("need 0 < step_s < trim_s <= window_s")
@@ -69,7 +88,11 @@ class LiveWords:
         self.unheard = 0  # samples since the last pass
         self.committed: list[Word] = []
         self.previous: list[Word] = []  # the last pass's uncommitted hypothesis
-        self._lock = threading.Lock()  # one pass at a time per stream
+        self._new: list[Word] = []  # committed, not yet returned
+        self._lock = threading.Lock()  # guards the fields above against the pass thread
+        self._busy = False  # a pass is running
+        self._pending: Future | None = None  # the last background pass
+        self.background = background
 
     @property
     def now(self) -> float:
@@ -77,63 +100,95 @@ class LiveWords:
         return self.samples_in / SAMPLE_RATE
 
     def push(self, samples: np.ndarray) -> list[Word]:
-        """Add audio; return the words committed by this push (often none)."""
+        """Add audio; return the words committed since the last call (often none)."""
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         with self._lock:
             self.audio = np.concatenate([self.audio, samples])
             self.samples_in += len(samples)
             self.unheard += len(samples)
-            if self.unheard < self.step_s * SAMPLE_RATE:
-                return []
-            self.unheard = 0
-            hypothesis = self._hypothesis(final=False)
-            agreed = common_prefix(self.previous, hypothesis)
-            self.previous = hypothesis[len(agreed) :]
-            return self._commit(agreed)
+            due = self.unheard >= self.step_s * SAMPLE_RATE and not self._busy
+            if due:
+                self.unheard, self._busy = 0, True
+                heard = self._snapshot()
+        if due:
+            if self.background:
+                self._pending = PASSES.submit(self._pass, heard)
+            else:
+                self._pass(heard)
+        return self._take_new()
 
     def finish(self) -> list[Word]:
-        """End of speech: commit every word the last pass hears."""
+        """End of speech: wait for a running pass, then commit every word a last pass hears."""
+        pending = self._pending
+        if pending is not None:
+            pending.result()
         with self._lock:
-            if self.samples_in == 0:
-                return []
-            words = self._commit(self._hypothesis(final=True))
-            self.previous = []
-            self.audio = np.zeros(0, np.float32)
-            return words
+            heard = self._snapshot() if self.samples_in else None
+        if heard is not None:
+            words = self._hear(heard, final=True)
+            with self._lock:
+                self._commit(words, heard.now)
+                self.previous = []
+                self.audio = np.zeros(0, np.float32)
+        return self._take_new()
+
+    def _take_new(self) -> list[Word]:
+        with self._lock:
+            new, self._new = self._new, []
+        return new
 
     # -- passes ---------------------------------------------------------------------------
-    def _hypothesis(self, final: bool) -> list[Word]:
-        """Words heard after the committed ones, in stream time."""
-        window = self.audio[-int(self.window_s * SAMPLE_RATE) :]
+    def _snapshot(self) -> Heard:
+        """What the next pass reads (taken under the lock)."""
+        window = self.audio[-int(self.window_s * SAMPLE_RATE) :].copy()
         offset = self.now - len(window) / SAMPLE_RATE
-        before = [w.word for w in self.committed if w.end <= offset + 0.05][-40:]
-        segments = heard_segments(self.model, window, " ".join(before) or None)
+        prompt = " ".join([w.word for w in self.committed if w.end <= offset + 0.05][-40:])
+        return Heard(window, offset, self.now, prompt or None, self.committed[-5:])
+
+    def _pass(self, heard: Heard) -> None:
+        """One pass: hear the window, commit what the last two hypotheses agree on."""
+        try:
+            hypothesis = self._hear(heard, final=False)
+            with self._lock:
+                hypothesis = drop_repeated_head(self.committed, hypothesis)
+                agreed = common_prefix(self.previous, hypothesis)
+                self.previous = hypothesis[len(agreed) :]
+                self._commit(agreed, heard.now)
+        finally:
+            with self._lock:
+                self._busy = False
+
+    def _hear(self, heard: Heard, final: bool) -> list[Word]:
+        """Words heard in the window after the committed ones, in stream time."""
+        segments = heard_segments(self.model, heard.audio, heard.prompt)
         kept, _ = screen_segments(segments, self.model.config)
+        offset = heard.offset
         pieces = [(raw, s + offset, e + offset) for seg in kept for raw, s, e, _ in seg.pieces]
         words = list(words_from_pieces(pieces).words)
-        last_end = self.committed[-1].end if self.committed else -1.0
+        last_end = heard.committed[-1].end if heard.committed else -1.0
         words = [w for w in words if w.start >= last_end - 0.1]  # committed words heard again
-        words = drop_repeated_head(self.committed, words)
+        words = drop_repeated_head(heard.committed, words)
         if not final:
-            limit = self.now - self.margin_s
+            limit = heard.now - self.margin_s
             words = words[: next((i for i, w in enumerate(words) if w.end > limit), len(words))]
         return words
 
-    def _commit(self, words: list[Word]) -> list[Word]:
+    def _commit(self, words: list[Word], heard_until: float) -> None:
         last_end = self.committed[-1].end if self.committed else 0.0
         words = [replace(w, start=max(w.start, last_end), end=max(w.end, last_end)) for w in words]
         self.committed.extend(words)
-        self._trim()
-        return words
+        self._new.extend(words)
+        self._trim(heard_until)
 
-    def _trim(self) -> None:
-        """Keep at most ``window_s``; past ``trim_s``, cut at the end of the last committed word
-        that ends ``context_s`` before now (or, with none, keep the last ``trim_s``)."""
-        if self.now - self.audio_start <= self.trim_s:
+    def _trim(self, heard_until: float) -> None:
+        """Past ``trim_s`` of audio, cut at the end of the last committed word that ends
+        ``context_s`` before the heard audio's end (with none, keep the last ``trim_s`` heard);
+        never keep more than ``window_s``."""
+        if heard_until - self.audio_start <= self.trim_s:
             return
-        cut = self.now - self.trim_s
+        cut = heard_until - self.trim_s
         if self.committed and self.committed[-1].end > self.audio_start:
-            ends = [w.end for w in self.committed if w.end <= self.now - self.context_s]
+            ends = [w.end for w in self.committed if w.end <= heard_until - self.context_s]
             cut = max(ends) if ends else self.audio_start
         cut = max(cut, self.now - self.window_s)
         drop = int(round((cut - self.audio_start) * SAMPLE_RATE))
