@@ -74,6 +74,17 @@ try {
     await page.click("#mic");
   } else {
     await page.setInputFiles("#files", speech);
+    await page.evaluate(() => {
+      // while the audio plays, the motion shown must have arrived: audio time <= newest frame
+      window.syncSamples = [];
+      setInterval(() => {
+        const player = window.viewer.player;
+        const client = window.viewer.live.client;
+        if (player.audio && !player.audio.paused && client) {
+          window.syncSamples.push([player.audio.currentTime, client.source.latestTime]);
+        }
+      }, 100);
+    });
     await waitFrames(30);
     await shot(page, 0);
     await page.waitForTimeout(1500);
@@ -84,7 +95,10 @@ try {
       { timeout: 120000 },
     );
     result.live = await page.evaluate(live);
+    await page.waitForFunction(() => window.viewer.player.playing === false, null, { timeout: 60000 });
     result.playedSeconds = await page.evaluate(() => window.viewer.player.time);
+    result.syncSamples = await page.evaluate(() => window.syncSamples);
+    result.buffering = await page.evaluate(() => window.viewer.live.buffering);
     result.audioPlaying = await page.evaluate(() => Boolean(window.viewer.player.audio && !window.viewer.player.audio.paused));
     result.status = await page.evaluate(() => document.getElementById("status").textContent);
   }

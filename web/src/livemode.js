@@ -1,7 +1,7 @@
 // Modes 1 and 2: the microphone, or an audio file at real-time pace, streamed to the server;
-// the frames that come back drive the avatar. The avatar plays `hold` seconds behind the audio
-// (the server's lookahead plus a margin) so frames have arrived by the time they are shown;
-// a file's audio plays with the same delay, so sound and motion stay in sync.
+// the frames that come back drive the avatar. Playback starts once frames reach `hold` seconds
+// ahead (the server's lookahead plus a margin) and pauses when it catches up with the newest
+// frame; a file's audio is the player's clock, so sound and motion stay in sync.
 import { decodeAudio, startMicrophone, streamAtPace } from "./capture.js";
 import { LiveClient, serverUrl } from "./live.js";
 import { Rig } from "./rig.js";
@@ -9,6 +9,7 @@ import { PushFrameSource } from "./sources.js";
 
 const RATE = 16000;
 const MARGIN_S = 0.3; // compute and network beyond the model's lookahead
+const LOW_WATER_S = 0.2; // pause when the newest frame is this close ahead of the player
 
 /** A player driver over a live source (the player starts `hold` after the stream). */
 class LiveDriver {
@@ -32,6 +33,8 @@ export class LiveMode {
     this.client = null;
     this.stopInput = null;
     this.state = "idle";
+    this.buffering = 0; // times playback paused for late frames
+    this.finished = false;
   }
 
   get running() {
@@ -46,6 +49,8 @@ export class LiveMode {
     const client = new LiveClient(new WebSocket(serverUrl(window.location, this.ui.params)), source);
     this.client = client;
     this.state = "connecting";
+    this.buffering = 0;
+    this.finished = false;
     client.onUpdate((message) => this._update(message, label));
     await client.opened;
     client.start({ sampleRate: RATE, ...options });
@@ -59,7 +64,7 @@ export class LiveMode {
     const microphone = await startMicrophone((chunk) => client.sendAudio(chunk), { rate: RATE });
     this.stopInput = () => microphone.stop();
     this.ui.player.load(new LiveDriver(rig, source, Infinity), null);
-    this._playAfterHold(client);
+    this._playAfterHold(client, source);
   }
 
   /** Mode 2: an audio file (File or Blob), streamed at real-time pace and played in sync. */
@@ -70,20 +75,31 @@ export class LiveMode {
     this.ui.player.load(new LiveDriver(rig, source, samples.length / RATE), audio);
     const pace = streamAtPace(samples, RATE, (chunk) => client.sendAudio(chunk), { speed });
     this.stopInput = () => pace.stop();
-    this._playAfterHold(client);
+    this._playAfterHold(client, source);
     if (await pace.done) client.end();
   }
 
-  _playAfterHold(client) {
-    const started = performance.now();
-    const waitForReady = () => {
-      if (!this.client || this.client !== client || client.error) return;
-      if (!client.ready) return setTimeout(waitForReady, 20);
-      const hold = (client.ready.lookahead_s ?? 0.5) + MARGIN_S;
-      const wait = Math.max(0, hold * 1000 - (performance.now() - started));
-      setTimeout(() => this.client === client && this.ui.player.play(), wait);
-    };
-    waitForReady();
+  /** Play once the frames reach `hold` seconds ahead of the player; pause (buffer) when the
+   * player comes within LOW_WATER_S of the newest frame, so audio and motion never drift apart. */
+  _playAfterHold(client, source) {
+    const timer = setInterval(() => {
+      if (this.client !== client || client.error) return clearInterval(timer);
+      if (!client.ready) return;
+      const player = this.ui.player;
+      const hold = client.ready.lookahead_s + MARGIN_S;
+      const ahead = source.latestTime - player.time;
+      if (client.done) {
+        if (!player.playing && !this.finished) player.play();
+        this.finished = true;
+        return clearInterval(timer);
+      }
+      if (player.playing && ahead <= LOW_WATER_S) {
+        player.pause();
+        this.buffering += 1;
+      } else if (!player.playing && ahead >= hold) {
+        player.play();
+      }
+    }, 50);
   }
 
   async stop() {
