@@ -65,9 +65,12 @@ try {
   if (mode === "mic") {
     await page.click("#mic");
     await waitFrames(30);
+    const before = await page.evaluate(() => window.viewer.stats());
     await shot(page, 0);
     await page.waitForTimeout(Math.max(0, seconds * 1000 - 2000));
     await shot(page, 1);
+    const after = await page.evaluate(() => window.viewer.stats());
+    result.fps = (after.frames - before.frames) / (after.seconds - before.seconds);
     result.live = await page.evaluate(live);
     result.status = await page.evaluate(() => document.getElementById("status").textContent);
     result.latencyText = await page.evaluate(() => document.getElementById("latency").textContent);
@@ -86,6 +89,7 @@ try {
       }, 100);
     });
     await waitFrames(30);
+    const before = await page.evaluate(() => window.viewer.stats());
     await shot(page, 0);
     await page.waitForTimeout(1500);
     await shot(page, 1);
@@ -94,6 +98,8 @@ try {
       null,
       { timeout: 120000 },
     );
+    const after = await page.evaluate(() => window.viewer.stats());
+    result.fps = (after.frames - before.frames) / (after.seconds - before.seconds);
     result.live = await page.evaluate(live);
     await page.waitForFunction(() => window.viewer.player.playing === false, null, { timeout: 60000 });
     result.playedSeconds = await page.evaluate(() => window.viewer.player.time);

@@ -209,6 +209,7 @@ def heard_segments(model: Transcriber, audio: np.ndarray, prompt: str | None) ->
         word_timestamps=True,
         initial_prompt=prompt,
         condition_on_previous_text=False,
+        temperature=0.0,  # no fallback re-decoding: a pass's cost stays bounded
         no_speech_threshold=config.no_speech_threshold,
         log_prob_threshold=config.log_prob_threshold,
         compression_ratio_threshold=config.compression_ratio_threshold,
