@@ -71,6 +71,7 @@ try {
     await shot(page, 1);
     const after = await page.evaluate(() => window.viewer.stats());
     result.fps = (after.frames - before.frames) / (after.seconds - before.seconds);
+    await page.screenshot({ path: `${outDir}/live_ui.png` }); // with the latency and words shown
     result.live = await page.evaluate(live);
     result.status = await page.evaluate(() => document.getElementById("status").textContent);
     result.latencyText = await page.evaluate(() => document.getElementById("latency").textContent);
