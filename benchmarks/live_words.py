@@ -29,6 +29,7 @@ import numpy as np
 import common
 
 CHUNK = 1600  # 100 ms at 16 kHz
+PASS_COST: list[tuple[float, float]] = []  # (wall, CPU seconds) of each pass run in a push
 HOLDS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, float("inf"))
 
 
@@ -44,9 +45,12 @@ def live_words(audio: np.ndarray, paced: bool) -> list[tuple[object, float, floa
         stream_time = (first + len(chunk)) / 16000
         if paced:
             time.sleep(max(0.0, started + stream_time - time.perf_counter()))
-        clock = time.perf_counter()
+        clock, cpu = time.perf_counter(), time.process_time()
         words = live.push(chunk)
-        at = time.perf_counter() - started if paced else stream_time + time.perf_counter() - clock
+        wall = time.perf_counter() - clock
+        if wall > 0.05 and not paced:  # this push ran a pass
+            PASS_COST.append((wall, time.process_time() - cpu))
+        at = time.perf_counter() - started if paced else stream_time + wall
         committed += [(w, at, stream_time) for w in words]
     clock = time.perf_counter()
     words = live.finish()
@@ -149,6 +153,9 @@ def main(argv: list[str] | None = None) -> dict:
         "word_delay_stream_time_p50_s": common.percentile(stream_delays, 50),
         "word_delay_stream_time_p95_s": common.percentile(stream_delays, 95),
         "word_end_error_p95_s": common.percentile(end_errors, 95),
+        "passes": len(PASS_COST),
+        "pass_wall_p50_s": common.percentile([w for w, _ in PASS_COST], 50) if PASS_COST else None,
+        "pass_cpu_p50_s": common.percentile([c for _, c in PASS_COST], 50) if PASS_COST else None,
         "mode": "paced, background passes" if args.paced else "passes in push (+ their compute)",
     }
     print(
@@ -156,6 +163,11 @@ def main(argv: list[str] | None = None) -> dict:
         f"({figures['mode']}): {len(heard)} words, recall {figures['word_recall']:.3f}, word "
         f"end error p95 {figures['word_end_error_p95_s']:.3f} s"
     )
+    if PASS_COST:
+        print(
+            f"Whisper passes: {len(PASS_COST)}, each p50 {figures['pass_wall_p50_s']:.2f} s wall, "
+            f"{figures['pass_cpu_p50_s']:.2f} s CPU (a pass per step_s of audio per stream)"
+        )
     print(
         f"word delay (commit time - word end): p50 {figures['word_delay_p50_s']:.2f} s, p95 "
         f"{figures['word_delay_p95_s']:.2f} s, max {figures['word_delay_max_s']:.2f} s; in "
