@@ -50,7 +50,7 @@ def frames_of(replies: list[dict]) -> np.ndarray:
 
 
 def test_ready_frames_done_round_trip(server, audio):
-    replies = asyncio.run(exchange(server.url, stream_messages(audio, words=WORDS)))
+    replies = asyncio.run(paced_stream(server.url, audio))
     ready, done = replies[0], replies[-1]
     assert ready["type"] == "ready" and ready["version"] == 1
     assert len(ready["joints"]) == 9 and ready["model"] == "llanimation"
@@ -60,6 +60,9 @@ def test_ready_frames_done_round_trip(server, audio):
     counts = [len(r["body"]) for r in replies if r["type"] == "frames"]
     assert firsts == list(np.cumsum([0, *counts[:-1]]))  # contiguous, in order
     assert len(firsts) > 5  # frames come while audio streams, not all at the end
+    # sent at once, the queued chunks are pushed together: the same frames
+    at_once = asyncio.run(exchange(server.url, stream_messages(audio, words=WORDS)))
+    assert np.abs(frames_of(at_once) - frames_of(replies)).max() < 1e-4
     body = frames_of(replies)
     assert body.shape == (180, 9, 7)
     assert np.allclose(np.linalg.norm(body[..., 3:], axis=-1), 1.0, atol=1e-5)
@@ -186,6 +189,7 @@ def test_a_disconnect_mid_stream_frees_the_session(server, audio):
 
     asyncio.run(leave_early())
     assert server.wait_idle()
+    assert server.state.batcher.active_streams == 0  # pushes no longer wait for it
 
 
 def test_a_full_server_says_busy(animator, audio):
@@ -215,3 +219,100 @@ def test_other_sample_rates_are_resampled(server, audio):
     assert replies[-1] == {"type": "done", "frames": 180}
     reference = frames_of(asyncio.run(exchange(server.url, stream_messages(audio, words=WORDS))))
     assert np.abs(frames_of(replies) - reference).max() < 0.3  # the same gestures, resampled
+
+
+class FakeLiveWords:
+    """Stands in for the incremental transcriber: a word after 1 s of audio, one at the end."""
+
+    def __init__(self):
+        self.samples = 0
+
+    def push(self, samples16k: np.ndarray) -> list:
+        from llavataros.speech.words import Word
+
+        before, self.samples = self.samples, self.samples + len(samples16k)
+        return [Word("hello", 0.2, 0.6)] if before < 16000 <= self.samples else []
+
+    def finish(self) -> list:
+        from llavataros.speech.words import Word
+
+        return [Word("there", 1.5, 1.9)]
+
+
+def test_live_words_reach_the_stream_and_the_client(server, audio, monkeypatch):
+    import llavataros.serve.session as session_module
+
+    streams = []
+    original = session_module.Session.__init__
+
+    def remember(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        streams.append(self.stream)
+
+    monkeypatch.setattr(session_module, "open_live_words", FakeLiveWords)
+    monkeypatch.setattr(session_module.Session, "__init__", remember)
+    messages = stream_messages(audio[:32000])
+    messages[0] = {"type": "start"}  # no transcript: live words by default
+    replies = asyncio.run(exchange(server.url, messages))
+    heard = [w["word"] for r in replies if r["type"] == "words" for w in r["words"]]
+    assert heard == ["hello", "there"]
+    assert [w.word for w in streams[0].words] == ["hello", "there"]
+    assert replies[-1] == {"type": "done", "frames": 120}
+
+
+@pytest.mark.parametrize("command", ["serve", "client"])
+def test_live_commands_explain_every_option(command, capsys):
+    from llavataros.cli import build_parser
+
+    parser = build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args([command, "--help"])
+    assert "usage: llavataros " + command in capsys.readouterr().out
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    assert all(action.help for action in sub._actions)
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["client", "missing.wav"], "missing.wav: audio file not found"),
+        (["client", str(EXAMPLES / "hello.wav"), "--speed", "0"], "--speed must be positive"),
+        (
+            ["client", str(EXAMPLES / "hello.wav"), "--url", "ws://127.0.0.1:9/ws"],
+            "ws://127.0.0.1:9/ws: cannot connect",
+        ),
+    ],
+)
+def test_client_mistakes_give_one_line(args, fragment, capsys, tmp_path):
+    from llavataros.cli import main
+
+    assert main([*args, "-o", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and fragment in error
+    assert list(tmp_path.iterdir()) == []  # no partial output
+
+
+def test_client_reports_a_server_error_in_one_line(server, capsys, tmp_path):
+    from llavataros.cli import main
+
+    wav = EXAMPLES / "hello.wav"
+    assert main(["client", str(wav), "--url", server.url, "--speaker", "Nobody"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "bad_message" in error and "Nobody" in error
+
+
+def test_the_viewer_is_served_at_the_root(server):
+    from llavataros.serve.server import viewer_folder
+
+    if not (viewer_folder() / "index.html").exists():
+        pytest.skip("the viewer is not built (web/setup.sh builds it into package data)")
+
+    async def get(path: str):
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{server.port}{path}") as response:
+                return response.status, await response.read()
+
+    status, page = asyncio.run(get("/"))
+    assert status == 200 and b"<html" in page.lower()
+    assert asyncio.run(get("/avatar.glb"))[1][:4] == b"glTF"
+    assert asyncio.run(get("/no-such-file"))[0] == 404

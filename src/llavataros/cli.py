@@ -163,7 +163,14 @@ def _cmd_fgd_train(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from llavataros.serve.server import run_server
 
-    run_server(args.host, args.port, args.model, args.max_connections, args.workers)
+    run_server(
+        args.host,
+        args.port,
+        args.model,
+        args.max_connections,
+        args.workers,
+        args.batch_wait_ms / 1000,
+    )
     return 0
 
 
@@ -187,7 +194,17 @@ def add_live_commands(add: Callable) -> None:
     p.add_argument(
         "--max-connections", type=int, default=8, help="streams served at once (default 8)"
     )
-    p.add_argument("--workers", type=int, default=2, help="inference threads (default 2)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="inference threads (default: one per connection with batching, else 2)",
+    )
+    p.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=10.0,
+        help="ms a push waits to share a forward pass with other streams (0: no batching)",
+    )
 
     p = add("client", _cmd_client, "Stream a recording to a server; write its frames + latency.")
     p.add_argument("audio", help="speech recording (any format ffmpeg reads)")

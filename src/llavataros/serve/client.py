@@ -99,7 +99,8 @@ async def stream_audio(
             await ws.send_json(start)
             ready = await _next(ws, url)
             if ready.get("type") != "ready":
-                raise InputError(url, f"server refused the start: {ready.get('message')}")
+                code, problem = ready.get("code"), ready.get("message")
+                raise InputError(url, f"server refused the start ({code}): {problem}")
             reader = asyncio.create_task(_read(ws, url, received))
             begin = time.perf_counter()
             times = []

@@ -23,6 +23,7 @@ from aiohttp import WSMsgType, web
 
 from llavataros.pipeline.animate import Animator
 from llavataros.serve import protocol
+from llavataros.serve.batching import PushBatcher
 from llavataros.serve.protocol import End, ProtocolError, Start, Words
 from llavataros.serve.session import Session, Update
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_ITEMS = 16  # messages waiting per connection (16 x 100 ms chunks) before reading pauses
 READ_LIMIT = 4 * protocol.MAX_MESSAGE_BYTES  # larger messages are cut off by aiohttp (1009)
+BATCH_WAIT = 0.01  # seconds a model push waits for other sessions' pushes
 
 
 @dataclass
@@ -39,6 +41,7 @@ class ServerState:
     animator: Animator
     executor: ThreadPoolExecutor
     max_connections: int = 8
+    batcher: PushBatcher | None = None
     connections: int = 0
     sessions: set[Session] = field(default_factory=set)
 
@@ -51,10 +54,21 @@ def viewer_folder() -> Path:
     return Path(str(resources.files("llavataros") / "assets" / "web"))
 
 
-def make_app(animator: Animator, max_connections: int = 8, workers: int = 2) -> web.Application:
-    """The aiohttp application: ``/ws`` and the viewer at ``/``."""
+def make_app(
+    animator: Animator,
+    max_connections: int = 8,
+    workers: int | None = None,
+    batch_wait: float = BATCH_WAIT,
+) -> web.Application:
+    """The aiohttp application: ``/ws`` and the viewer at ``/``. ``batch_wait`` (seconds; 0:
+    no batching) is how long a model push waits for other sessions' pushes to share its
+    forward pass; ``workers`` inference threads (default: one per connection when batching,
+    so every session's push can join a batch, else 2)."""
     app = web.Application()
-    state = ServerState(animator, ThreadPoolExecutor(workers, "llavataros-infer"), max_connections)
+    batcher = PushBatcher(animator.model, batch_wait) if batch_wait > 0 else None
+    workers = workers or (max_connections if batcher else 2)
+    executor = ThreadPoolExecutor(workers, "llavataros-infer")
+    state = ServerState(animator, executor, max_connections, batcher)
     app[STATE] = state
     app.router.add_get("/ws", websocket)
     folder = viewer_folder()
@@ -114,6 +128,11 @@ class Connection:
                     break
         except ProtocolError as error:
             await _fail(self.ws, error)
+        except ConnectionError:  # the client left while we answered
+            pass
+        except Exception as error:  # a bug must not take the server down: report, close
+            log.exception("connection failed")
+            await _fail(self.ws, ProtocolError("internal", f"{type(error).__name__}: {error}"))
         finally:
             await self._release()
 
@@ -149,7 +168,9 @@ class Connection:
     async def _start(self, start: Start) -> None:
         loop = asyncio.get_running_loop()
         animator = self.state.animator
-        session = await loop.run_in_executor(self.state.executor, Session, animator, start)
+        session = await loop.run_in_executor(
+            self.state.executor, Session, animator, start, None, self.state.batcher
+        )
         self.session = session
         self.state.sessions.add(session)
         ready = protocol.ready(
@@ -168,16 +189,15 @@ class Connection:
         session, executor = self.session, self.state.executor
         try:
             while True:
-                kind, payload = await self.queue.get()
-                if kind == "end":
+                audio, words, end = self._gather(await self.queue.get())
+                if len(audio) or words:
+                    update = await loop.run_in_executor(executor, session.push, audio, words)
+                    await self._send(update)
+                if end:
                     await self._send(await loop.run_in_executor(executor, session.finish))
                     await self.ws.send_json(protocol.done(session.frames_sent))
                     await self.ws.close()
                     return
-                audio = payload if kind == "audio" else np.zeros(0, np.float32)
-                words = payload if kind == "words" else ()
-                update = await loop.run_in_executor(executor, session.push, audio, words)
-                await self._send(update)
         except ProtocolError as error:
             await _fail(self.ws, error)
         except (ConnectionError, asyncio.CancelledError):
@@ -189,6 +209,25 @@ class Connection:
             self.stopped = True
             while not self.queue.empty():
                 self.queue.get_nowait()
+
+    def _gather(self, item: tuple) -> tuple[np.ndarray, tuple, bool]:
+        """``item`` and everything queued behind it as one push: ``(audio, words, end)``. A
+        worker that fell behind catches up in one call (the stream is chunk-invariant), which
+        costs far less than one call per message."""
+        audio, words, end = [], [], False
+        while True:
+            kind, payload = item
+            if kind == "audio":
+                audio.append(payload)
+            elif kind == "words":
+                words.extend(payload)
+            else:
+                end = True
+            if end or self.queue.empty():
+                break
+            item = self.queue.get_nowait()
+        samples = np.concatenate(audio) if audio else np.zeros(0, np.float32)
+        return samples, tuple(words), end
 
     async def _send(self, update: Update) -> None:
         if update.words:
@@ -205,6 +244,7 @@ class Connection:
             with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):
                 await self.worker
         if self.session is not None:
+            self.session.close()
             self.state.sessions.discard(self.session)
             self.session = None
         await self.ws.close()
@@ -215,10 +255,11 @@ def run_server(
     port: int = 8765,
     model: str | None = None,
     max_connections: int = 8,
-    workers: int = 2,
+    workers: int | None = None,
+    batch_wait: float = BATCH_WAIT,
 ) -> None:
     """Load the model once and serve until interrupted."""
     animator = Animator.load(model)
-    app = make_app(animator, max_connections, workers)
+    app = make_app(animator, max_connections, workers, batch_wait)
     print(f"llavataros serve: ws://{host}:{port}/ws, viewer at http://{host}:{port}/", flush=True)
     web.run_app(app, host=host, port=port, print=None, access_log=None)

@@ -59,7 +59,7 @@ def open_live_words():
 class Session:
     """Audio and words in (any order after start), frames out, in stream order."""
 
-    def __init__(self, animator: Animator, start: Start, live_words=None):
+    def __init__(self, animator: Animator, start: Start, live_words=None, batcher=None):
         try:
             speaker_id = animator.speaker_id(start.speaker)
         except (InputError, KeyError, ValueError) as error:
@@ -67,6 +67,11 @@ class Session:
         self.speaker = animator.speakers.name(speaker_id)
         transcript = Transcript(" ".join(w.word for w in start.words), start.words)
         self.stream = AnimationStream(animator, transcript, speaker_id)
+        self.batcher = batcher  # a PushBatcher shared by the sessions, or None
+        if batcher is not None:
+            self.stream.model_stream.model = batcher.proxy()
+            with batcher.lock:
+                batcher.active_streams += 1
         self.last_start = start.words[-1].start if start.words else 0.0
         self.resampler = None
         if start.sample_rate != SAMPLE_RATE:
@@ -78,6 +83,13 @@ class Session:
         self.live_words = live_words
         self.frames_sent = 0
         self.samples_in = 0
+
+    def close(self) -> None:
+        """The connection is gone: the batcher stops waiting for this session's pushes."""
+        if self.batcher is not None:
+            with self.batcher.lock:
+                self.batcher.active_streams -= 1
+            self.batcher = None
 
     @property
     def fps(self) -> float:

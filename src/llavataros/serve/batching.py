@@ -1,0 +1,164 @@
+"""Concurrent sessions' model pushes as one forward pass.
+
+Each session's :class:`~llavataros.models.base.ModelStream` talks to a :class:`BatchedModel`
+proxy instead of the model. A push from a worker thread waits up to ``wait`` seconds for pushes
+of other sessions; pushes whose stream states and inputs have the same shapes (apart from the
+batch axis) then run as one ``model.push`` on states stacked along the batch axis, and each
+caller gets its own rows back. The stacking is generic over the state (dataclasses, tuples,
+tensors, plain values), so it knows the model protocol, never a family's class. Rows of a
+batch never mix (every layer works per sequence), so results equal separate pushes to float
+rounding; a state that does not stack (shapes differ, e.g. a Transformer-XL memory still
+filling up) runs alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from typing import Any
+
+import torch
+
+from llavataros.models.base import FrameInputs
+
+
+def signature(value: Any) -> Any:
+    """What must be equal for two values to stack: structure, shapes past the batch axis,
+    dtypes and every non-tensor value."""
+    if isinstance(value, torch.Tensor):
+        return ("tensor", tuple(value.shape[1:]), value.dtype)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return (type(value), tuple(signature(getattr(value, f.name)) for f in fields))
+    if isinstance(value, tuple | list):
+        return (type(value), tuple(signature(item) for item in value))
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return ("object", id(value))  # unknown: never stacks with another value
+
+
+def stack(values: list) -> Any:
+    """Values of one signature -> one value whose tensors are concatenated on axis 0."""
+    first = values[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(values)
+    if dataclasses.is_dataclass(first):
+        fields = {
+            f.name: stack([getattr(v, f.name) for v in values]) for f in dataclasses.fields(first)
+        }
+        return dataclasses.replace(first, **fields)
+    if isinstance(first, tuple | list):
+        return type(first)(stack(list(items)) for items in zip(*values, strict=True))
+    return first
+
+
+def unstack(value: Any, sizes: list[int]) -> list:
+    """Inverse of :func:`stack` for batch sizes ``sizes``; tensors are copied so one session's
+    state never keeps the whole batch alive."""
+    if isinstance(value, torch.Tensor):
+        return [part.clone() for part in torch.split(value, sizes)]
+    if dataclasses.is_dataclass(value):
+        names = [f.name for f in dataclasses.fields(value)]
+        columns = [unstack(getattr(value, name), sizes) for name in names]
+        return [
+            dataclasses.replace(value, **dict(zip(names, row, strict=True)))
+            for row in zip(*columns, strict=True)
+        ]
+    if isinstance(value, tuple | list):
+        columns = [unstack(item, sizes) for item in value]
+        return [type(value)(row) for row in zip(*columns, strict=True)] or [
+            type(value)() for _ in sizes
+        ]
+    return [value for _ in sizes]
+
+
+@dataclasses.dataclass
+class _Request:
+    state: Any
+    inputs: FrameInputs
+    key: Any
+    done: threading.Event = dataclasses.field(default_factory=threading.Event)
+    result: tuple | None = None
+    error: BaseException | None = None
+
+
+class PushBatcher:
+    """Collects ``push`` calls from worker threads and runs them in batches."""
+
+    def __init__(self, model, wait: float = 0.01, max_batch: int = 16):
+        self.model, self.wait, self.max_batch = model, wait, max_batch
+        self.lock = threading.Lock()
+        self.pending: list[_Request] = []
+        self.leader_active = False
+        self.active_streams = 0  # sessions that may push (a lone session never waits)
+        self.batch_sizes: list[int] = []  # recent batch sizes (for benchmarks)
+
+    def proxy(self) -> BatchedModel:
+        return BatchedModel(self)
+
+    def push(self, state: Any, inputs: FrameInputs) -> tuple[torch.Tensor, Any]:
+        request = _Request(state, inputs, signature((state, inputs)))
+        with self.lock:
+            self.pending.append(request)
+            lead = not self.leader_active
+            self.leader_active = self.leader_active or lead
+        if not lead:
+            request.done.wait()
+        else:
+            self._lead()
+        if request.error is not None:
+            raise request.error
+        return request.result
+
+    def _lead(self) -> None:
+        """Wait for the other streams' pushes (up to ``wait``), then run every pending push."""
+        deadline = time.perf_counter() + self.wait
+        while time.perf_counter() < deadline:
+            with self.lock:
+                if len(self.pending) >= min(self.active_streams, self.max_batch):
+                    break
+            time.sleep(0.0005)
+        with self.lock:
+            taken, self.pending = self.pending, []
+            self.leader_active = False
+        groups: dict[Any, list[_Request]] = {}
+        for request in taken:
+            groups.setdefault(request.key, []).append(request)
+        for group in groups.values():
+            for start in range(0, len(group), self.max_batch):
+                self._run(group[start : start + self.max_batch])
+
+    def _run(self, group: list[_Request]) -> None:
+        try:
+            if len(group) == 1:
+                results = [self.model.push(group[0].state, group[0].inputs)]
+            else:
+                state = stack([r.state for r in group])
+                inputs = stack([r.inputs for r in group])
+                output, new_state = self.model.push(state, inputs)
+                sizes = [r.inputs.text.shape[0] for r in group]
+                results = list(zip(unstack(output, sizes), unstack(new_state, sizes), strict=True))
+            self.batch_sizes = [*self.batch_sizes[-999:], len(group)]
+            for request, result in zip(group, results, strict=True):
+                request.result = result
+        except BaseException as error:  # every caller of the batch sees the failure
+            for request in group:
+                request.error = error
+        finally:
+            for request in group:
+                request.done.set()
+
+
+class BatchedModel:
+    """The model as a session's ModelStream sees it: ``push`` goes through the batcher,
+    everything else to the model."""
+
+    def __init__(self, batcher: PushBatcher):
+        self._batcher = batcher
+
+    def push(self, state: Any, inputs: FrameInputs) -> tuple[torch.Tensor, Any]:
+        return self._batcher.push(state, inputs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._batcher.model, name)

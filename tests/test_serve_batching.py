@@ -1,0 +1,54 @@
+"""Concurrent streams' model pushes batched into one forward pass give each stream the frames
+it gets alone."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from llavataros.pipeline.animate import Animator
+from llavataros.pipeline.stream import AnimationStream
+from llavataros.serve.batching import PushBatcher, signature, stack, unstack
+from llavataros.speech.audio import load_audio
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_stack_and_unstack_are_inverse():
+    state = {"unused": 0}  # plain values are kept as they are
+    values = [(torch.full((1, 2), float(i)), None, 3, state) for i in range(3)]
+    assert len({signature(v) for v in values}) == 1
+    stacked = stack(values)
+    assert stacked[0].shape == (3, 2) and stacked[1:] == (None, 3, state)
+    back = unstack(stacked, [1, 1, 1])
+    assert [b[0].tolist() for b in back] == [[[0.0, 0.0]], [[1.0, 1.0]], [[2.0, 2.0]]]
+    assert signature(torch.zeros(1, 3)) != signature(torch.zeros(1, 4))
+
+
+@pytest.mark.slow
+def test_batched_streams_equal_separate_streams():
+    animator = Animator.load()
+    audio = load_audio(EXAMPLES / "hello.wav")[: 4 * 16000]
+    clips = [audio, audio[::-1].copy(), 0.5 * audio]
+
+    def run(clip, batcher=None):
+        stream = AnimationStream(animator, speaker=None)
+        if batcher is not None:
+            stream.model_stream.model = batcher.proxy()
+        pieces = [stream.push(clip[i : i + 1600]) for i in range(0, len(clip), 1600)]
+        return np.concatenate([*pieces, stream.finish()])
+
+    alone = [run(clip) for clip in clips]
+    batcher = PushBatcher(animator.model, wait=1.0)
+    batcher.active_streams = len(clips)
+    with ThreadPoolExecutor(len(clips)) as pool:
+        together = list(pool.map(run, clips, [batcher] * len(clips)))
+    assert max(batcher.batch_sizes) == 3  # the pushes did share forward passes
+    assert np.mean(np.array(batcher.batch_sizes) == 3) > 0.5
+    for separate, batched in zip(alone, together, strict=True):
+        assert batched.shape == separate.shape
+        assert np.abs(batched - separate).max() < 1e-4
