@@ -183,3 +183,16 @@ def test_outputs_replace_an_earlier_runs_as_a_unit_and_staging_of_dead_runs_goes
         "talk.words.json",
     ]
     assert np.load(out / "talk.npy").shape == (30, 9, 7)
+
+
+def test_the_stage_bar_is_silent_off_a_terminal(capsys):
+    from llavataros.pipeline.animate import STAGES
+    from llavataros.pipeline.progress import StageBar
+
+    with StageBar("talk") as bar:  # stderr is captured: not a terminal
+        for stage in STAGES:
+            bar(stage)
+    assert capsys.readouterr().err == ""
+    with StageBar("talk", enabled=True) as bar:
+        bar("model")
+    assert "talk" in capsys.readouterr().err

@@ -168,7 +168,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from llavataros.motion.take import load_take
     from llavataros.render.video import render_video
 
-    motions = [load_take(path, fps=args.fps) for path in args.motion]
+    motions = [load_take(path, fps=args.fps, audio=args.audio) for path in args.motion]
     out = render_video(motions, args.output, audio_path=args.audio, titles=args.title)
     print(out)
     return 0

@@ -188,7 +188,7 @@ class Animator:
     ) -> AnimationResult:
         """Gestures for ``audio`` (a file, or 16 kHz mono samples) at ``fps`` (default: the
         training corpus rate), ``T = round(duration * fps)`` frames. ``progress`` is called
-        with the name of each stage in :data:`STAGES` as it starts."""
+        with the name of each stage in :data:`STAGES` (but "write") as it starts."""
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         progress = progress or (lambda stage: None)
@@ -200,7 +200,7 @@ class Animator:
             timings[stage] = now - clock
             clock = now
             following = STAGES.index(stage) + 1
-            if following < len(STAGES):
+            if following < len(STAGES) - 1:  # "write" belongs to animate_to_files
                 progress(STAGES[following])
 
         samples = load_audio(audio) if isinstance(audio, str | Path) else np.asarray(audio)
