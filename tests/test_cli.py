@@ -48,7 +48,8 @@ def test_every_command_has_help(command, capsys):
     [
         (["info", "missing.npy"], "missing.npy: file not found"),
         (["transcribe", "missing.wav"], "missing.wav"),
-        (["animate", "missing.wav", "--model", "no-such-run"], "no-such-run"),
+        (["animate", "missing.wav"], "missing.wav: audio file not found"),
+        (["animate", str(EXAMPLES / "hello.wav"), "--model", "no-such-run"], "no-such-run"),
         (["render", "missing.npy"], "missing.npy"),
     ],
 )

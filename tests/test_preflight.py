@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -196,3 +198,16 @@ def test_the_stage_bar_is_silent_off_a_terminal(capsys):
     with StageBar("talk", enabled=True) as bar:
         bar("model")
     assert "talk" in capsys.readouterr().err
+
+
+def test_a_missing_input_is_reported_without_importing_torch(tmp_path):
+    code = (
+        "import sys\n"
+        "from llavataros.cli import main\n"
+        f"status = main(['animate', {str(tmp_path / 'missing.wav')!r}, '-o', {str(tmp_path)!r}])\n"
+        "assert status == 2, status\n"
+        "assert 'torch' not in sys.modules, 'torch was imported before the check'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "missing.wav: audio file not found" in result.stderr

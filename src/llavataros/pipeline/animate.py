@@ -39,11 +39,10 @@ from llavataros.motion.take import Motion, save_take
 from llavataros.motion.timing import frame_count
 from llavataros.pipeline.postprocess import assemble_motion
 from llavataros.pipeline.preflight import output_fps
+from llavataros.pipeline.progress import STAGES
 from llavataros.speech.audio import SAMPLE_RATE, load_audio
 from llavataros.speech.frontend import read_transcript_argument, words_for_audio
 from llavataros.speech.words import Transcript, save_words_json
-
-STAGES = ("load_audio", "words", "features", "model", "postprocess", "write")
 
 
 def silence_frames(model: SpeechModel) -> int:
