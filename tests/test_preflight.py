@@ -211,3 +211,28 @@ def test_a_missing_input_is_reported_without_importing_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "missing.wav: audio file not found" in result.stderr
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other_pair"])
+def test_a_damaged_checkpoint_is_one_line(tmp_path, capsys, damage):
+    import shutil
+
+    from llavataros.models.checkpoint import SHIPPED_MODELS
+
+    model = tmp_path / "model"
+    shutil.copytree(SHIPPED_MODELS["llanimation"], model)
+    weights = model / "model.safetensors"
+    if damage == "truncated":
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    else:  # the JSON of one save beside the weights of another
+        data = bytearray(weights.read_bytes())
+        data[-4:] = b"\x00\x00\x80\x3f"  # last float32 of the last tensor becomes 1.0
+        weights.write_bytes(bytes(data))
+    audio = tone(tmp_path / "a.wav")
+    assert main(["animate", str(audio), "--model", str(model), "-o", str(tmp_path / "o")]) == 2
+    lines = error_lines(capsys)
+    assert lines == [
+        f"llavataros: error: {weights}: model weights do not match model.json "
+        "(corrupt or replaced file)"
+    ]
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
