@@ -280,7 +280,7 @@ def write_outputs(
 
             files.append(write_glb(staging / f"{name}.glb", result.motion, source=name))
         fresh = {file.name for file in files}
-        kept = {Path(path).resolve() for path in keep}
+        kept = {resolved(path) for path in keep}
         for stale in earlier_outputs(out_dir, name):
             if stale.name not in fresh and stale.resolve() not in kept:
                 stale.unlink()
@@ -303,6 +303,14 @@ def earlier_outputs(out_dir: Path, name: str) -> list[Path]:
     paths = [out_dir / f"{name}{suffix}" for suffix in OUTPUT_SUFFIXES]
     paths += sorted(out_dir.glob(f"{glob_escape(name)}.face.*"))
     return [path for path in paths if path.is_file()]
+
+
+def resolved(path: str | Path) -> Path | None:
+    """``path`` resolved, or None for text that is no path (a transcript given as text)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, ValueError):
+        return None
 
 
 def glob_escape(text: str) -> str:
