@@ -48,7 +48,8 @@ def test_every_command_has_help(command, capsys):
     [
         (["info", "missing.npy"], "missing.npy: file not found"),
         (["transcribe", "missing.wav"], "missing.wav"),
-        (["animate", "missing.wav", "--model", "no-such-run"], "no-such-run"),
+        (["animate", "missing.wav"], "missing.wav: audio file not found"),
+        (["animate", str(EXAMPLES / "hello.wav"), "--model", "no-such-run"], "no-such-run"),
         (["render", "missing.npy"], "missing.npy"),
     ],
 )
@@ -179,3 +180,17 @@ def test_version_prints_the_installed_package_version(capsys):
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"llavataros {version('llavataros')}"
+
+
+def test_render_and_export_take_the_frame_rate_from_audio_given(tmp_path, capsys):
+    seconds = 13.816  # examples/hello.wav
+    array = np.zeros((round(seconds * 30), 9, 7), np.float32)
+    array[..., 6] = 1.0
+    array[:, :, 1] = np.arange(9) * 0.1  # a column of joints (bone lengths > 0)
+    np.save(tmp_path / "bare.npy", array)  # no NAME.json, no NAME.wav beside it
+    assert main(["info", str(tmp_path / "bare.npy")]) == 2
+    assert "cannot determine the frame rate" in capsys.readouterr().err
+    audio = str(EXAMPLES / "hello.wav")
+    glb = tmp_path / "bare.glb"
+    assert main(["export", str(tmp_path / "bare.npy"), "--audio", audio, "-o", str(glb)]) == 0
+    assert glb.read_bytes()[:4] == b"glTF"

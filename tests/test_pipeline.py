@@ -11,7 +11,7 @@ import soundfile
 
 from llavataros.errors import InputError
 from llavataros.motion.kinematics import bone_lengths
-from llavataros.pipeline.animate import Animator
+from llavataros.pipeline.animate import STAGES, Animator
 from llavataros.pipeline.stream import AnimationStream
 from llavataros.speech.audio import load_audio
 from llavataros.speech.words import Transcript, Word
@@ -96,6 +96,18 @@ def test_animate_to_files_writes_every_output_and_nothing_partial(animator, tmp_
     with pytest.raises(InputError, match="broken.wav"):
         animator.animate_to_files(broken, tmp_path / "out", transcript="hello there")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_animate_reports_each_stage_in_order(animator, tmp_path):
+    started = []
+    animator.animate_to_files(
+        EXAMPLES / "hello.wav",
+        tmp_path,
+        transcript=EXAMPLES / "hello.txt",
+        video=False,
+        progress=started.append,
+    )
+    assert started == list(STAGES)
 
 
 def test_unknown_or_untrained_speaker_is_a_clear_error(animator, speech):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -183,3 +185,54 @@ def test_outputs_replace_an_earlier_runs_as_a_unit_and_staging_of_dead_runs_goes
         "talk.words.json",
     ]
     assert np.load(out / "talk.npy").shape == (30, 9, 7)
+
+
+def test_the_stage_bar_is_silent_off_a_terminal(capsys):
+    from llavataros.pipeline.animate import STAGES
+    from llavataros.pipeline.progress import StageBar
+
+    with StageBar("talk") as bar:  # stderr is captured: not a terminal
+        for stage in STAGES:
+            bar(stage)
+    assert capsys.readouterr().err == ""
+    with StageBar("talk", enabled=True) as bar:
+        bar("model")
+    assert "talk" in capsys.readouterr().err
+
+
+def test_a_missing_input_is_reported_without_importing_torch(tmp_path):
+    code = (
+        "import sys\n"
+        "from llavataros.cli import main\n"
+        f"status = main(['animate', {str(tmp_path / 'missing.wav')!r}, '-o', {str(tmp_path)!r}])\n"
+        "assert status == 2, status\n"
+        "assert 'torch' not in sys.modules, 'torch was imported before the check'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "missing.wav: audio file not found" in result.stderr
+
+
+@pytest.mark.parametrize("damage", ["truncated", "other_pair"])
+def test_a_damaged_checkpoint_is_one_line(tmp_path, capsys, damage):
+    import shutil
+
+    from llavataros.models.checkpoint import SHIPPED_MODELS
+
+    model = tmp_path / "model"
+    shutil.copytree(SHIPPED_MODELS["llanimation"], model)
+    weights = model / "model.safetensors"
+    if damage == "truncated":
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    else:  # the JSON of one save beside the weights of another
+        data = bytearray(weights.read_bytes())
+        data[-4:] = b"\x00\x00\x80\x3f"  # last float32 of the last tensor becomes 1.0
+        weights.write_bytes(bytes(data))
+    audio = tone(tmp_path / "a.wav")
+    assert main(["animate", str(audio), "--model", str(model), "-o", str(tmp_path / "o")]) == 2
+    lines = error_lines(capsys)
+    assert lines == [
+        f"llavataros: error: {weights}: model weights do not match model.json "
+        "(corrupt or replaced file)"
+    ]
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

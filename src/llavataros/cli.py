@@ -96,7 +96,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_animate(args: argparse.Namespace) -> int:
-    from llavataros.pipeline.animate import Animator
     from llavataros.pipeline.preflight import preflight_animate
     from llavataros.pipeline.progress import StageBar
 
@@ -107,6 +106,8 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     for error in checked.failures:
         _print_error(error)
     if checked.inputs:
+        from llavataros.pipeline.animate import Animator  # imports torch: after the checks
+
         animator = Animator.load(
             args.model,
             text_model=args.text_model,
@@ -151,11 +152,10 @@ def _print_word_warnings(written: list[Path]) -> None:
 
 
 def _batch_status(failures: int, total: int) -> int:
-    """Exit status of a batch: 0, or 2 with "N of M inputs failed" on stderr."""
-    if failures:
+    """Exit status of a batch: 0, or 2 (with "N of M inputs failed" on stderr for several)."""
+    if failures and total > 1:
         print(f"llavataros: error: {failures} of {total} inputs failed", file=sys.stderr)
-        return 2
-    return 0
+    return 2 if failures else 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -169,7 +169,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from llavataros.motion.take import load_take
     from llavataros.render.video import render_video
 
-    motions = [load_take(path, fps=args.fps) for path in args.motion]
+    motions = [load_take(path, fps=args.fps, audio=args.audio) for path in args.motion]
     out = render_video(motions, args.output, audio_path=args.audio, titles=args.title)
     print(out)
     return 0

@@ -352,7 +352,7 @@ def export_take(
     check every input first, then copy the audio beside ``OUT`` as ``OUT.stem + suffix`` (named
     in ``scene.extras.audio``) and write the ``.glb``."""
     out = Path(out)
-    motion = load_take(motion_path, fps=fps)
+    motion = load_take(motion_path, fps=fps, audio=audio_path)
     face = None if face_path is None else load_face(face_path, motion.num_frames)
     audio_uri = None
     if audio_path is not None:

@@ -11,7 +11,6 @@ motion's skeleton, so bone lengths stay exactly constant (SPEC section 2).
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 from llavataros.errors import InputError
 from llavataros.motion import rotations
@@ -39,6 +38,8 @@ def smooth(motion: Motion, window: int = 9, order: int = 2) -> Motion:
         return motion
 
     def filtered(values: np.ndarray) -> np.ndarray:
+        from scipy.signal import savgol_filter  # here: scipy.signal takes ~1 s to import
+
         return savgol_filter(values, length, order, axis=0, mode="interp")
 
     root = filtered(motion.positions[:, 0])  # (t, 3)

@@ -157,23 +157,38 @@ def load_raw_array(path: str | Path) -> np.ndarray:
     return validate_array(array, path).astype(np.float64)  # validate first: dtype, npz
 
 
-def take_fps(path: str | Path, num_frames: int, fps: float | None = None) -> float:
+def take_fps(
+    path: str | Path, num_frames: int, fps: float | None = None, audio: str | Path | None = None
+) -> float:
     """The frame rate of take ``path``: ``fps`` if given, else ``NAME.json``, else derived from
-    the duration of ``NAME.wav`` beside it."""
+    the duration of ``audio`` (the take's speech, e.g. ``render --audio``) or of ``NAME.wav``
+    beside it."""
     path = Path(path)
     if fps is None:
         fps = _metadata_fps(path)
     if fps is None:
-        fps = detect_fps(num_frames, audio_duration_beside(path), path)
+        if audio is not None:
+            from llavataros.speech.audio import audio_duration
+
+            duration = audio_duration(audio)
+        else:
+            duration = audio_duration_beside(path)
+        fps = detect_fps(num_frames, duration, path)
     if not (np.isfinite(fps) and fps > 0):
         raise InputError(path, f"frame rate must be a positive number, got {fps}")
     return float(fps)
 
 
-def load_take(path: str | Path, fps: float | None = None, skeleton: Skeleton = AVATAROS) -> Motion:
-    """Load an AvatarOS ``.npy`` take; fps from the argument, ``NAME.json`` or ``NAME.wav``."""
+def load_take(
+    path: str | Path,
+    fps: float | None = None,
+    skeleton: Skeleton = AVATAROS,
+    audio: str | Path | None = None,
+) -> Motion:
+    """Load an AvatarOS ``.npy`` take; fps from the argument, ``NAME.json``, the duration of
+    ``audio`` or of ``NAME.wav``."""
     array = load_raw_array(path)
-    motion = Motion.from_array(array, take_fps(path, len(array), fps), skeleton)
+    motion = Motion.from_array(array, take_fps(path, len(array), fps, audio), skeleton)
     return motion.with_continuous_rotations()
 
 

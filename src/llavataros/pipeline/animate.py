@@ -41,11 +41,10 @@ from llavataros.motion.timing import frame_count
 from llavataros.pipeline.face import speech_face
 from llavataros.pipeline.postprocess import assemble_motion
 from llavataros.pipeline.preflight import output_fps
+from llavataros.pipeline.progress import STAGES
 from llavataros.speech.audio import SAMPLE_RATE, load_audio
 from llavataros.speech.frontend import read_transcript_argument, words_for_audio
 from llavataros.speech.words import Transcript, save_words_json
-
-STAGES = ("load_audio", "words", "features", "model", "postprocess", "face", "write")
 
 
 def silence_frames(model: SpeechModel) -> int:
@@ -194,8 +193,8 @@ class Animator:
     ) -> AnimationResult:
         """Gestures (and the face, unless ``face=False``) for ``audio`` (a file, or 16 kHz mono
         samples) at ``fps`` (default: the training corpus rate), ``T = round(duration * fps)``
-        frames. ``progress`` is called with the name of each stage in :data:`STAGES` as it
-        starts."""
+        frames. ``progress`` is called with the name of each stage in :data:`STAGES` (but "write")
+        as it starts."""
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         progress = progress or (lambda stage: None)
@@ -207,7 +206,7 @@ class Animator:
             timings[stage] = now - clock
             clock = now
             following = STAGES.index(stage) + 1
-            if following < len(STAGES):
+            if following < len(STAGES) - 1:  # "write" belongs to animate_to_files
                 progress(STAGES[following])
 
         samples = load_audio(audio) if isinstance(audio, str | Path) else np.asarray(audio)
@@ -301,7 +300,7 @@ def write_outputs(
                 write_glb(staging / f"{name}.glb", result.motion, result.face, source=name)
             )
         fresh = {file.name for file in files}
-        kept = {Path(path).resolve() for path in keep}
+        kept = {resolved(path) for path in keep}
         for stale in earlier_outputs(out_dir, name):
             if stale.name not in fresh and stale.resolve() not in kept:
                 stale.unlink()
@@ -324,6 +323,14 @@ def earlier_outputs(out_dir: Path, name: str) -> list[Path]:
     paths = [out_dir / f"{name}{suffix}" for suffix in OUTPUT_SUFFIXES]
     paths += sorted(out_dir.glob(f"{glob_escape(name)}.face.*"))
     return [path for path in paths if path.is_file()]
+
+
+def resolved(path: str | Path) -> Path | None:
+    """``path`` resolved, or None for text that is no path (a transcript given as text)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, ValueError):
+        return None
 
 
 def glob_escape(text: str) -> str:

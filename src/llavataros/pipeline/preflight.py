@@ -2,8 +2,9 @@
 
 Loading the models takes seconds; a missing file, an unwritable output folder, a frame rate
 of 0 or a speaker the model does not know must be reported before that, in one line each. The
-model is judged from its ``model.json`` alone (:func:`read_model_metadata`), audio by its
-header and its first second (:func:`probe_audio`). Problems of the call (frame rate, speaker,
+model is judged from its ``model.json`` alone (``read_model_metadata``), audio by its header
+and its first second (``probe_audio``); the checks that need no torch come first, so a missing
+file is reported in about a second. Problems of the call (frame rate, speaker,
 output folder, two inputs writing the same names) stop it; problems of one input are returned
 so that a batch goes on with the others.
 """
@@ -15,10 +16,13 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llavataros.errors import InputError
-from llavataros.models.checkpoint import ModelMetadata, read_model_metadata
 from llavataros.speech.audio import probe_audio
+
+if TYPE_CHECKING:
+    from llavataros.models.checkpoint import ModelMetadata
 
 FPS_RANGE = (1.0, 240.0)  # output frame rates accepted (frames per second)
 
@@ -108,11 +112,10 @@ def preflight_animate(
             f"several inputs would write the same outputs ({', '.join(repeated)}.*): "
             "rename them or animate them in separate calls",
         )
-    metadata = read_model_metadata(model)
-    checked = Preflight([], metadata=metadata)
-    checked.fps = output_fps(fps, metadata.corpus_fps)
-    checked.speaker = metadata.speaker_id(speaker)
+    if fps is not None:
+        check_fps(fps)
     check_output_folder(out_dir)
+    checked = Preflight([])
     for item in inputs:
         try:
             probe_audio(item.audio)
@@ -122,4 +125,11 @@ def preflight_animate(
             checked.failures.append(error)
         else:
             checked.inputs.append(item)
+    if not checked.inputs:
+        return checked  # nothing to do: no need to read the model
+    from llavataros.models.checkpoint import read_model_metadata  # imports torch (seconds)
+
+    checked.metadata = read_model_metadata(model)
+    checked.fps = output_fps(fps, checked.metadata.corpus_fps)
+    checked.speaker = checked.metadata.speaker_id(speaker)
     return checked

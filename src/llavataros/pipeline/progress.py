@@ -10,8 +10,7 @@ import sys
 
 from tqdm import tqdm
 
-from llavataros.pipeline.animate import STAGES
-
+STAGES = ("load_audio", "words", "features", "model", "postprocess", "face", "write")  # animate's
 STAGE_LABELS = {
     "load_audio": "reading audio",
     "words": "transcribe/align",

@@ -3,12 +3,15 @@
 Lightning reports through the ``lightning.pytorch.utilities.rank_zero`` logger at INFO level:
 device lines ("GPU available: False, used: False", "TPU available"), "💡 Tip" adverts for
 its cloud logger, "Loading `train_dataloader` to estimate ...", "Restoring states from ...".
-None of it helps a user of ``train``; warnings use the same logger at WARNING and still show.
+None of it helps a user of ``train``; warnings use the same logger at WARNING and still show,
+except one: Lightning 2.6's own use of an API that torch 2.13 deprecated ("`isinstance(treespec,
+LeafSpec)` is deprecated"), which nobody but Lightning can act on.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,7 +29,9 @@ def quiet_lightning() -> Iterator[None]:
     for logger in loggers:
         logger.setLevel(logging.WARNING)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`")
+            yield
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
