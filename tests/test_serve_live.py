@@ -85,6 +85,7 @@ def test_client_writes_what_animate_writes(server, animator, tmp_path):
     latency = json.loads((tmp_path / "live" / "hello.latency.json").read_text())
     assert latency["frames"] == 300
     assert 0 < latency["latency_p50_s"] <= latency["latency_p95_s"] <= latency["latency_max_s"]
+    assert 0 < latency["first_frame_s"]
 
 
 BAD_SEQUENCES = {
