@@ -2,8 +2,11 @@
 
 Prints the time to build the avatar and write the .glb of the whole take (and its size), then
 serves the built viewer on a loopback port and plays that .glb in headless Chromium with
-software GL (SwiftShader), printing the frame rate. Needs web/setup.sh to have run.
-Run: ``.venv/bin/python benchmarks/viewer.py [--seconds 10] [--screenshot PATH.png]``.
+software GL (SwiftShader), printing the frame rate. With ``--live``, also starts
+``llavataros serve`` and streams examples/hello.wav from the page (mode 2: file streamed at
+real-time pace, played in sync), printing the frame rate while streaming, the per-frame latency
+the page measured and how often playback waited for frames. Needs web/setup.sh to have run.
+Run: ``.venv/bin/python benchmarks/viewer.py [--seconds 10] [--screenshot PATH.png] [--live]``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import functools
 import http.server
 import json
 import shutil
+import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -40,6 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="playback time to measure")
     parser.add_argument("--screenshot", type=Path, help="also save a screenshot of the viewer")
+    parser.add_argument("--live", action="store_true", help="also stream speech to a server")
     args = parser.parse_args()
     motion = load_take(SAMPLE)
     start = time.perf_counter()
@@ -73,6 +79,40 @@ def main() -> None:
         print(f"console errors: {len(report['consoleErrors']) + len(report['pageErrors'])}")
         if args.screenshot:
             shutil.copyfile(report["screenshots"][0]["path"], args.screenshot)
+        if args.live:
+            live_figures(Path(folder))
+
+
+def live_figures(folder: Path) -> None:
+    """Mode 2 against ``llavataros serve`` (shipped model, live words on)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "llavataros.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        server.stdout.readline()  # the server prints once it listens
+        speech = ROOT / "examples" / "hello.wav"
+        result = subprocess.run(
+            ["node", "scripts/live_check.mjs", f"http://127.0.0.1:{port}/", str(folder),
+             str(speech), "file"],
+            cwd=ROOT / "web", capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(30)
+    report = json.loads(result.stdout)
+    live = report["live"]
+    latency = live["latency"]
+    late = max(a - b for a, b in report["syncSamples"]) if report["syncSamples"] else None
+    print(
+        f"live file streaming ({live['audioSeconds']:.1f} s of speech): {report['fps']:.1f} "
+        f"frames/s while streaming; frame latency in the page (last 300 frames) p50 "
+        f"{latency['p50']:.2f} s, p95 {latency['p95']:.2f} s (model lookahead "
+        f"{live['ready']['lookahead_s']:.2f} s); playback waited for frames "
+        f"{report['buffering']} times; audio ahead of the newest frame at most "
+        f"{late if late is not None else float('nan'):.2f} s; {len(live['words'])} live words"
+    )
 
 
 if __name__ == "__main__":

@@ -160,4 +160,4 @@ def test_frame_sources_in_node():
         [NODE, "--test", "test/"], cwd=WEB, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout[-2000:]
-    assert "# pass 4" in result.stdout
+    assert "# pass 8" in result.stdout

@@ -1,12 +1,15 @@
-// The viewer page: a lit stage, a player, and the "play a .glb or an animate output" mode.
+// The viewer page: a lit stage, a player, and three modes: (1) the microphone streamed to the
+// live server, (2) an audio file streamed to it, (3) a .glb or an animate output played here.
 // URL parameters (for links and tests): ?src=FILE.glb or ?src=NAME.npy[&face=NAME.face.npy]
-// [&audio=NAME.wav][&fps=60], &t=SECONDS to start there, &paused=1 to stay paused.
+// [&audio=NAME.wav][&fps=60], &t=SECONDS to start there, &paused=1 to stay paused;
+// &ws=ws://HOST:PORT/ws for a live server other than the page's own.
 import { createStage } from "./scene.js";
 import { loadGlb, sceneExtras } from "./loader.js";
 import { ClipDriver, Player, SourceDriver } from "./player.js";
 import { Rig } from "./rig.js";
 import { ArrayFrameSource } from "./sources.js";
 import { parseNpy } from "./npy.js";
+import { LiveMode } from "./livemode.js";
 
 const COMMON_RATES = [24, 25, 30, 48, 50, 60, 90, 100, 120];
 const stage = createStage(document.getElementById("stage"));
@@ -16,6 +19,17 @@ const seekBar = document.getElementById("seek");
 const timeLabel = document.getElementById("time");
 const playButton = document.getElementById("play");
 let current = null; // the avatar root in the scene
+const latencyLine = document.getElementById("latency");
+const wordsLine = document.getElementById("words");
+const live = new LiveMode({
+  avatar: () => bareAvatar(),
+  show: (root) => show(root),
+  player,
+  setStatus: (text) => setStatus(text),
+  showLatency: (text) => (latencyLine.textContent = text),
+  showWords: (text) => (wordsLine.textContent = text),
+  params: new URLSearchParams(window.location.search),
+});
 
 stage.onFrame((dt) => player.update(dt));
 player.onChange(() => {
@@ -47,6 +61,7 @@ function audioFrom(source) {
 
 /** Mode 3a: a .glb from `llavataros export` (its own clip; audio named in scene extras). */
 async function playGlb(source, label, baseUrl = null, audioFile = null) {
+  await live.stop();
   const gltf = await loadGlb(source);
   show(gltf.scene);
   const extras = sceneExtras(gltf);
@@ -118,7 +133,9 @@ async function openFiles(fileList) {
   if (glb) return playGlb(await glb.arrayBuffer(), glb.name, null, audioFile);
   const face = files.find((f) => f.name.endsWith(".face.npy"));
   const body = files.find((f) => f.name.endsWith(".npy") && !f.name.endsWith(".face.npy"));
-  if (!body) throw new Error("drop a .glb or a NAME.npy (with NAME.face.npy and audio if any)");
+  if (!body && audioFile) return streamAudio(audioFile);
+  if (!body) throw new Error("drop a .glb, a NAME.npy (with NAME.face.npy and audio if any) or audio");
+  await live.stop();
   const meta = files.find((f) => f.name.endsWith(".json") && !f.name.endsWith(".words.json"));
   const fps = meta ? JSON.parse(await meta.text()).fps : null;
   return playArrays({
@@ -149,7 +166,29 @@ function report(error) {
   window.viewer.error = error.message;
 }
 
-document.getElementById("files").addEventListener("change", (event) => openFiles(event.target.files).then(() => player.play(), report));
+/** Mode 2: the audio file streams to the server; playback starts when frames can follow. */
+async function streamAudio(file) {
+  setStatus(`${file.name}: streaming to the server`);
+  live.streamFile(file).catch(report);
+  return false;
+}
+
+const micButton = document.getElementById("mic");
+micButton.addEventListener("click", () => {
+  if (live.running) {
+    live.stop().then(() => {
+      micButton.textContent = "Microphone";
+      player.pause();
+    }, report);
+    return;
+  }
+  micButton.textContent = "Stop";
+  setStatus("microphone: connecting");
+  live.startMicrophone().catch(report);
+});
+
+const playOpened = (started) => started !== false && player.play();
+document.getElementById("files").addEventListener("change", (event) => openFiles(event.target.files).then(playOpened, report));
 window.addEventListener("dragover", (event) => {
   event.preventDefault();
   document.body.classList.add("dragging");
@@ -158,12 +197,13 @@ window.addEventListener("dragleave", () => document.body.classList.remove("dragg
 window.addEventListener("drop", (event) => {
   event.preventDefault();
   document.body.classList.remove("dragging");
-  openFiles(event.dataTransfer.files).then(() => player.play(), report);
+  openFiles(event.dataTransfer.files).then(playOpened, report);
 });
 
-// A small handle for tests and for the live mode to come (which adds a PushFrameSource).
+// A small handle for tests and benchmarks.
 window.viewer = {
   player,
+  live,
   stage,
   error: null,
   ready: null,

