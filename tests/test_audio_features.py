@@ -13,6 +13,7 @@ from llavataros.features.audio_encoders import (
     interpolate_rows,
     mel_filterbank,
 )
+from tiny_speech_models import save_tiny_speech_model
 
 RATE = 16000
 FPS = 30.0
@@ -119,35 +120,9 @@ def test_interpolate_rows_is_linear_and_holds_the_ends():
 # -- transformers audio encoders ---------------------------------------------------------------
 
 
-def _tiny_config(kind):
-    from transformers import HubertConfig, Wav2Vec2Config, WavLMConfig
-
-    common = dict(
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=32,
-        conv_dim=(8, 8),
-        conv_stride=(16, 20),
-        conv_kernel=(32, 40),
-        num_conv_pos_embeddings=8,
-        num_conv_pos_embedding_groups=2,
-    )
-    if kind == "wavlm":
-        return WavLMConfig(**common, num_buckets=16, max_bucket_distance=50)
-    if kind == "hubert":
-        return HubertConfig(**common)
-    return Wav2Vec2Config(**common)
-
-
 @pytest.fixture(scope="module", params=["wav2vec2", "wavlm"])
 def tiny_audio_model(request, tmp_path_factory):
-    from transformers import AutoModel
-
-    folder = tmp_path_factory.mktemp(request.param)
-    torch.manual_seed(0)
-    AutoModel.from_config(_tiny_config(request.param)).save_pretrained(folder)
-    return folder
+    return save_tiny_speech_model(request.param, tmp_path_factory.mktemp(request.param))
 
 
 def test_transformers_encoder_interpolates_model_frames(tiny_audio_model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -115,12 +116,28 @@ def test_transcribe_and_animate_from_the_command_line(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["hello.bvh", "hello.json", "hello.mp4", "hello.npy", "hello.words.json"]
+    assert names == [
+        "hello.bvh",
+        "hello.face.csv",
+        "hello.face.npy",
+        "hello.json",
+        "hello.mp4",
+        "hello.npy",
+        "hello.words.json",
+    ]
+    assert np.load(out / "hello.face.npy").shape == (round(13.816 * 30), 52)
     motion = np.load(out / "hello.npy")
     assert motion.shape == (round(13.816 * 30), 9, 7)
     # every command reads animate's own output (the fps is written beside the motion)
     assert run_cli("info", str(out / "hello.npy")).returncode == 0
-    exported = run_cli("export", str(out / "hello.npy"), "-o", str(tmp_path / "hello.glb"))
+    exported = run_cli(
+        "export",
+        str(out / "hello.npy"),
+        "--face",
+        str(out / "hello.face.npy"),
+        "-o",
+        str(tmp_path / "hello.glb"),
+    )
     assert exported.returncode == 0, exported.stderr
     assert (tmp_path / "hello.glb").read_bytes()[:4] == b"glTF"
 
@@ -134,3 +151,31 @@ def test_features_command_fills_the_cache_training_uses(tmp_path, capsys):
     second = json.loads(capsys.readouterr().out)
     assert second["cache_misses"] == 0
     assert second["cache_hits"] == first["cache_hits"] + first["cache_misses"]
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return {name: sub for action in actions for name, sub in action.choices.items()}
+
+
+def test_every_option_of_every_subcommand_has_help_text():
+    commands = subcommands()
+    assert set(COMMANDS) <= set(commands)  # and whatever other subcommands exist
+    missing = [
+        f"{name} {action.option_strings[0] if action.option_strings else action.dest}"
+        for name, sub in commands.items()
+        for action in sub._actions
+        if not isinstance(action, argparse._HelpAction)
+        and (not action.help or action.help == argparse.SUPPRESS)
+    ]
+    assert not missing, f"options without help: {missing}"
+
+
+def test_version_prints_the_installed_package_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"llavataros {version('llavataros')}"

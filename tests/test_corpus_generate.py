@@ -20,7 +20,7 @@ from llavataros.speech.textgrid import load_textgrid
 from llavataros.speech.tts import Voice
 from llavataros.speech.words import Transcript, Word, load_words_json
 
-SUFFIXES = (".npy", ".wav", ".words.json", ".TextGrid", ".gestures.json")
+SUFFIXES = (".npy", ".wav", ".words.json", ".TextGrid", ".gestures.json", ".face.npy")
 
 
 def test_textgrid_writer_round_trip(tmp_path):

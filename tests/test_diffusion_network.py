@@ -16,6 +16,7 @@ from llavataros.models.diffusion.network import (
     slice_speech,
 )
 from llavataros.models.diffusion.windows import SamplerSettings, generate
+from tiny_speech_models import save_tiny_speech_model
 
 
 def test_causal_mask_with_lookahead():
@@ -121,25 +122,9 @@ def test_unknown_speaker_is_an_input_error():
 def test_wavlm_folder_features_condition_the_model(tmp_path):
     """Frame-aligned WavLM features (TransformersAudioEncoder on a tiny random model saved in
     the test) drive the denoiser: different audio, different motion."""
-    from transformers import AutoModel, WavLMConfig
-
     from llavataros.features.audio_encoders import TransformersAudioEncoder
 
-    torch.manual_seed(0)
-    wavlm = WavLMConfig(
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        conv_dim=(8, 8),
-        conv_stride=(16, 20),
-        conv_kernel=(32, 40),
-        num_conv_pos_embeddings=8,
-        num_conv_pos_embedding_groups=2,
-        num_buckets=16,
-        max_bucket_distance=50,
-    )
-    AutoModel.from_config(wavlm).save_pretrained(tmp_path)
+    save_tiny_speech_model("wavlm", tmp_path, layers=1)
     encoder = TransformersAudioEncoder(tmp_path, fps=30.0)
     network = randomised(tiny_config(audio_dim=encoder.dim, use_text=False))
     rng = np.random.default_rng(0)

@@ -10,24 +10,11 @@ from llavataros.features.audio_encoders import TransformersAudioEncoder
 from llavataros.models.face.config import FaceModelConfig
 from llavataros.models.face.network import FaceModel
 from llavataros.models.face.stream import FaceStream, generate_face
+from tiny_speech_models import save_tiny_speech_model
 
 
 def test_face_model_reads_wav2vec2_features(tmp_path):
-    from transformers import AutoModel, Wav2Vec2Config
-
-    torch.manual_seed(0)
-    config = Wav2Vec2Config(
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        conv_dim=(8, 8),
-        conv_stride=(16, 20),
-        conv_kernel=(32, 40),
-        num_conv_pos_embeddings=8,
-        num_conv_pos_embedding_groups=2,
-    )
-    AutoModel.from_config(config).save_pretrained(tmp_path / "w2v")
+    save_tiny_speech_model("wav2vec2", tmp_path / "w2v", layers=1)
     encoder = TransformersAudioEncoder(tmp_path / "w2v", fps=30.0)
     audio = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
     features = encoder.extract(audio, 30)  # 1 s at 30 fps

@@ -59,22 +59,37 @@ def test_animate_follows_the_output_contract(animator, speech, fps):
     result = animator.animate(audio, transcript, fps=fps)
     check_contract(result.motion, len(audio) / 16000, fps or 60.0)
     assert result.transcript == transcript
-    assert set(result.timings) >= {"words", "features", "model", "postprocess"}
+    assert set(result.timings) >= {"words", "features", "model", "postprocess", "face"}
+    assert result.face.shape == (result.motion.num_frames, 52)
+    assert result.face.dtype == np.float32 and result.face_source == "visemes+loudness"
 
 
 def test_animate_to_files_writes_every_output_and_nothing_partial(animator, tmp_path):
     written = animator.animate_to_files(
         EXAMPLES / "hello.wav", tmp_path, transcript=EXAMPLES / "hello.txt", video=False
     )
-    names = ["hello.bvh", "hello.json", "hello.npy", "hello.words.json"]
-    assert sorted(p.name for p in written) == names
-    assert json.loads((tmp_path / "hello.json").read_text()) == {"fps": 60.0}
+    names = ["hello.bvh", "hello.face.csv", "hello.face.npy", "hello.json", "hello.npy"]
+    assert sorted(p.name for p in written) == [*names, "hello.words.json"]
+    metadata = json.loads((tmp_path / "hello.json").read_text())
+    assert metadata == {"fps": 60.0, "face": "visemes+loudness"}
     array = np.load(tmp_path / "hello.npy")
     assert array.dtype == np.float32 and array.shape[1:] == (9, 7)
+    face = np.load(tmp_path / "hello.face.npy")
+    assert face.shape == (len(array), 52) and 0 <= face.min() and face.max() <= 1
+    csv_lines = (tmp_path / "hello.face.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("Timecode,BlendShapeCount,EyeBlinkLeft")
+    assert len(csv_lines) == len(array) + 1
     words = json.loads((tmp_path / "hello.words.json").read_text())
     spoken = (EXAMPLES / "hello.txt").read_text().split()
     assert len(words["words"]) == len(spoken) and words["source"] == "transcript"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
+
+    bare = tmp_path / "no-face"
+    written = animator.animate_to_files(
+        EXAMPLES / "hello.wav", bare, transcript=EXAMPLES / "hello.txt", video=False, face=False
+    )
+    assert not any(".face." in p.name for p in written)
+    assert json.loads((bare / "hello.json").read_text()) == {"fps": 60.0}
 
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF\x00\x00not really a wave file")
@@ -88,7 +103,9 @@ def test_unknown_or_untrained_speaker_is_a_clear_error(animator, speech):
         animator.animate(speech[0], speech[1], speaker="Grumpy")
     # a known style name the model never trained on (its embedding is untrained)
     assert set(animator.metadata.training_speakers) == {"Neutral", "Happy"}
-    with pytest.raises(InputError, match="not in this model's training data"):
+    with pytest.raises(
+        InputError, match="not one this model was trained on; it takes Happy, Neutral"
+    ):
         animator.animate(speech[0], speech[1], speaker="Angry")
     animator.animate(speech[0], speech[1], speaker="Happy")
 
@@ -96,14 +113,17 @@ def test_unknown_or_untrained_speaker_is_a_clear_error(animator, speech):
 @pytest.mark.parametrize("chunk", [1600, 517, 16000])
 def test_stream_equals_offline(animator, speech, chunk):
     audio, transcript = speech
-    offline = animator.animate(audio, transcript).motion.to_array(np.float32)
+    result = animator.animate(audio, transcript)
+    offline = result.motion.to_array(np.float32)
     stream = AnimationStream(animator, transcript)
-    pieces = [stream.push(audio[i : i + chunk]) for i in range(0, len(audio), chunk)]
-    pieces.append(stream.finish())
-    streamed = np.concatenate(pieces)
+    pieces = [stream.push_frames(audio[i : i + chunk]) for i in range(0, len(audio), chunk)]
+    pieces.append(stream.finish_frames())
+    streamed = np.concatenate([p.body for p in pieces])
     assert streamed.shape == offline.shape
     assert np.abs(streamed - offline).max() < 1e-4
-    assert sum(len(p) > 0 for p in pieces[:-1]) > 0  # frames come out before the end
+    assert sum(len(p.body) > 0 for p in pieces[:-1]) > 0  # frames come out before the end
+    assert all(len(p.face) == len(p.body) for p in pieces)  # face frames with body frames
+    assert np.array_equal(np.concatenate([p.face for p in pieces]), result.face)
 
 
 @pytest.mark.slow
@@ -115,7 +135,9 @@ def test_stream_of_ten_minutes_keeps_bounded_buffers(animator):
     for index in range(10 * 60 * 10):
         chunk[:] = 0.1 * rng.standard_normal(1600) * (index % 7 < 4)
         frames += len(stream.push(chunk))
-        sizes = max(sizes, len(stream.audio), len(stream.assembler.model_root))
+        sizes = max(
+            sizes, len(stream.audio), len(stream.assembler.model_root), len(stream.face.audio)
+        )
     frames += len(stream.finish())
     assert frames == 600 * 60
     assert sizes < 16000  # under one second of audio or frames is ever kept

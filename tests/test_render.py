@@ -16,6 +16,7 @@ from llavataros.motion.skeleton import AVATAROS, NUM_JOINTS
 from llavataros.motion.take import Motion
 from llavataros.render import RenderStyle, render_frame, render_frames, render_video, save_png
 from llavataros.render.raster import draw_capsule, new_canvas, text_mask, to_image
+from llavataros.render.video import _build_scene
 
 STYLE = RenderStyle()
 UP, DOWN = np.array([0.0, 1.0, 0.0]), np.array([0.0, -1.0, 0.0])
@@ -188,3 +189,47 @@ def test_bad_motion_and_titles_raise(tmp_path):
     with pytest.raises(InputError, match="titles"):
         render_frame([motion, motion], 0, titles=["only one"])
     assert not any(tmp_path.iterdir())
+
+
+def drawn_box(motion: Motion, size: tuple[int, int]) -> tuple[float, float]:
+    """Height and width shares of the frame covered by the figure over the take (pixels that
+    differ from the empty panel: background and root reference line)."""
+    empty = np.asarray(_build_scene(motion, size, None, STYLE).background)
+    drawn = np.zeros(empty.shape[:2], bool)
+    for index in range(0, motion.num_frames, 3):
+        image = render_frame(motion, index, size=size).astype(np.float32)
+        drawn |= np.abs(image - empty).max(axis=-1) > 8
+    rows, columns = np.nonzero(drawn)
+    height, width = drawn.shape
+    return (rows.max() - rows.min() + 1) / height, (columns.max() - columns.min() + 1) / width
+
+
+@pytest.mark.parametrize("size", [(480, 480), (640, 360)])
+def test_the_figure_fills_the_frame(size):
+    height_share, width_share = drawn_box(swinging_motion(1.0, 30.0), size)
+    assert max(height_share, width_share) > 0.8  # the limiting side, less the margin
+    assert height_share * width_share > 0.35
+    assert height_share < 1.0 and width_share < 1.0  # nothing cut off at the edges
+
+
+def test_face_on_the_head_follows_the_weights():
+    from llavataros.face.arkit import index
+
+    motion = pose_motion(DOWN, DOWN, DOWN, DOWN)
+    rest = np.zeros((motion.num_frames, 52), np.float32)
+    open_jaw, blink = rest.copy(), rest.copy()
+    open_jaw[:, index("jawOpen")] = 1.0
+    blink[:, [index("eyeBlinkLeft"), index("eyeBlinkRight")]] = 1.0
+    plain = render_frame(motion, 0)
+    images = {name: render_frame(motion, 0, face=f) for name, f in
+              (("rest", rest), ("jaw", open_jaw), ("blink", blink))}  # fmt: skip
+    assert not np.array_equal(plain, images["rest"])  # a face is drawn
+    changed = np.argwhere(np.any(images["rest"] != images["jaw"], axis=-1))
+    blinked = np.argwhere(np.any(images["rest"] != images["blink"], axis=-1))
+    assert len(changed) > 20 and len(blinked) > 5
+    # the jaw changes the lower half of the head, the blink its upper half
+    assert changed[:, 0].min() > blinked[:, 0].max()
+    dark = np.all(images["jaw"] == np.array([120, 40, 40], np.uint8), axis=-1)
+    assert dark.sum() > 20 and not np.all(images["rest"] == [120, 40, 40], axis=-1).any()
+    with pytest.raises(InputError, match="face"):
+        render_frame(motion, 0, face=np.zeros((2, 51), np.float32))

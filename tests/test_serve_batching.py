@@ -3,7 +3,9 @@ it gets alone."""
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -39,16 +41,22 @@ def test_batched_streams_equal_separate_streams():
         stream = AnimationStream(animator, speaker=None)
         if batcher is not None:
             stream.model_stream.model = batcher.proxy()
-        pieces = [stream.push(clip[i : i + 1600]) for i in range(0, len(clip), 1600)]
+        pieces = []
+        for i in range(0, len(clip), 1600):
+            with batcher.expecting() if batcher else nullcontext():
+                barrier.wait()  # the three sessions push at the same time
+                pieces.append(stream.push(clip[i : i + 1600]))
         return np.concatenate([*pieces, stream.finish()])
 
+    barrier = threading.Barrier(1)
     alone = [run(clip) for clip in clips]
+    barrier = threading.Barrier(len(clips))
     batcher = PushBatcher(animator.model, wait=1.0)
-    batcher.active_streams = len(clips)
     with ThreadPoolExecutor(len(clips)) as pool:
         together = list(pool.map(run, clips, [batcher] * len(clips)))
     assert max(batcher.batch_sizes) == 3  # the pushes did share forward passes
     assert np.mean(np.array(batcher.batch_sizes) == 3) > 0.5
+    assert batcher.expected == 0
     for separate, batched in zip(alone, together, strict=True):
         assert batched.shape == separate.shape
         assert np.abs(batched - separate).max() < 1e-4

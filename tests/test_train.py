@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -172,3 +174,34 @@ def test_epoch_sampler_shifts_windows_anew_each_epoch_and_reproducibly():
     assert list(sampler) != first
     plain = EpochShuffleSampler(50, seed=3)
     assert sorted(plain) == list(range(50))  # no shift: plain indices
+
+
+@pytest.mark.slow
+def test_resume_from_a_checkpoint_in_the_middle_of_an_epoch_is_exact(tiny_data, tmp_path):
+    # 3 steps per epoch; the checkpoint at step 4 falls after the first batch of epoch 1.
+    settings = [*TINY, "trainer.max_epochs=3", "trainer.checkpoint_every_n_steps=4"]
+    whole = train(tiny_data, tmp_path / "whole", overrides=settings)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(tiny_data, tmp_path / "broken", overrides=settings, extra_callbacks=[CrashAtStep(5)])
+    assert load_state(tmp_path / "broken" / "checkpoints" / "last.ckpt")["global_step"] == 4
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*not resumable.*")
+        resumed = train(tiny_data, tmp_path / "broken", resume=True)
+
+    expected, got = step_losses(whole), step_losses(resumed)
+    assert len(expected) == 9 and sorted(got) == sorted(expected)
+    assert got == expected  # exactly
+    final, _ = load_checkpoint(whole / "model")
+    again, _ = load_checkpoint(resumed / "model")
+    weights = again.state_dict()
+    assert all(torch.equal(tensor, weights[name]) for name, tensor in final.state_dict().items())
+
+
+def test_training_keeps_lightnings_warnings_but_not_its_info_chatter(tiny_data, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    train(tiny_data, tmp_path / "run", overrides=[*TINY, "trainer.max_steps=1"])
+    lightning = [r for r in caplog.records if r.name.startswith("lightning")]
+    chatter = ("Tip", "GPU available", "TPU available", "Loading `train_dataloader`")
+    assert not [r.getMessage() for r in lightning if any(c in r.getMessage() for c in chatter)]
+    assert all(r.levelno >= logging.WARNING for r in lightning)
+    assert logging.getLogger("lightning.pytorch.utilities.rank_zero").level == logging.NOTSET

@@ -20,6 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+SHIPPED_MODEL = Path(__file__).resolve().parent / "assets" / "default"
 MODEL_HELP = (
     "a shipped model by family (llanimation), a run folder, a model folder or "
     "RUN/checkpoints/NAME.ckpt (default: the shipped llanimation model)"
@@ -96,26 +97,64 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_animate(args: argparse.Namespace) -> int:
     from llavataros.pipeline.animate import Animator
+    from llavataros.pipeline.preflight import preflight_animate
+    from llavataros.pipeline.progress import StageBar
 
-    animator = Animator.load(
-        args.model, text_model=args.text_model, audio_model=args.audio_model, threads=args.threads
-    )
-    transcripts = args.transcript or []
-    if transcripts and len(transcripts) != len(args.audio):
-        raise InputError(None, "give one --transcript per audio file, or none")
-    for index, audio in enumerate(args.audio):
-        written = animator.animate_to_files(
-            audio,
-            args.output,
-            transcript=transcripts[index] if transcripts else None,
-            fps=args.fps,
-            speaker=args.speaker,
-            video=not args.no_video,
-            smooth=not args.no_smooth,
-            gltf=args.gltf,
+    checked = preflight_animate(
+        args.audio, args.output, args.transcript, args.fps, args.speaker, args.model
+    )  # before any model loads: one line per problem
+    failures = len(checked.failures)
+    for error in checked.failures:
+        _print_error(error)
+    if checked.inputs:
+        animator = Animator.load(
+            args.model,
+            text_model=args.text_model,
+            audio_model=args.audio_model,
+            threads=args.threads,
         )
+    for item in checked.inputs:
+        try:
+            with StageBar(item.name) as bar:
+                written = animator.animate_to_files(
+                    item.audio,
+                    args.output,
+                    transcript=item.transcript,
+                    fps=args.fps,
+                    speaker=args.speaker,
+                    video=not args.no_video,
+                    smooth=not args.no_smooth,
+                    gltf=args.gltf,
+                    face=not args.no_face,
+                    progress=bar,
+                )
+        except InputError as error:  # this input fails, the batch goes on
+            _print_error(error)
+            failures += 1
+            continue
         for path in written:
             print(path)
+        _print_word_warnings(written)
+    return _batch_status(failures, checked.total)
+
+
+def _print_error(error: InputError) -> None:
+    print(f"llavataros: error: {error}", file=sys.stderr)
+
+
+def _print_word_warnings(written: list[Path]) -> None:
+    """The speech front-end's doubts (``words.json`` ``warnings``), one line each on stderr."""
+    for path in written:
+        if path.name.endswith(".words.json"):
+            for warning in json.loads(path.read_text()).get("warnings") or ():
+                print(f"llavataros: warning: {path}: {warning}", file=sys.stderr)
+
+
+def _batch_status(failures: int, total: int) -> int:
+    """Exit status of a batch: 0, or 2 with "N of M inputs failed" on stderr."""
+    if failures:
+        print(f"llavataros: error: {failures} of {total} inputs failed", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -158,6 +197,32 @@ def _cmd_fgd_train(args: argparse.Namespace) -> int:
     out = train_fgd_from_corpus(args.data, args.out, epochs=args.epochs, seed=args.seed)
     print(out)
     return 0
+
+
+def _version() -> str:
+    """The installed package's version (its metadata), else the source tree's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("llavataros")
+    except PackageNotFoundError:
+        from llavataros import __version__
+
+        return __version__
+
+
+def _speaker_help() -> str:
+    """``--speaker`` help naming the shipped model's speakers and default (read from its
+    model.json, the same fields the check uses)."""
+    text = "speaker/style name or id the model was trained on (default: the model's own"
+    try:
+        metadata = json.loads((SHIPPED_MODEL / "model.json").read_text())
+        names = metadata["speakers"]["names"]
+        accepted = metadata.get("training_speakers") or names
+        default = names[int(metadata.get("default_speaker", 0))]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return text + ")"
+    return f"{text}; shipped model: {', '.join(accepted)}, default {default})"
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -216,7 +281,7 @@ def add_live_commands(add: Callable) -> None:
     p.add_argument(
         "--transcript", help="text, .txt, .json words or .TextGrid (default: live words)"
     )
-    p.add_argument("--speaker", help="speaker/style name (default: the model's first)")
+    p.add_argument("--speaker", help=_speaker_help())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="llavataros",
         description="Speech-driven upper-body gestures for the AvatarOS skeleton.",
     )
+    parser.add_argument("--version", action="version", version=f"llavataros {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, handler: Callable[[argparse.Namespace], int], help_text: str):
@@ -242,8 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fps", type=float, help="output frame rate (default: the training corpus rate)"
     )
-    p.add_argument("--speaker", help="speaker/style name or id (default: the model's first)")
+    p.add_argument("--speaker", help=_speaker_help())
     p.add_argument("--no-video", action="store_true", help="skip the .mp4")
+    p.add_argument("--no-face", action="store_true", help="skip NAME.face.npy and NAME.face.csv")
     p.add_argument("--no-smooth", action="store_true", help="skip Savitzky-Golay smoothing")
     p.add_argument("--gltf", action="store_true", help="also write NAME.glb (skinned avatar)")
     p.add_argument("--text-model", help="transformers model folder for word vectors")
@@ -256,12 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_transcribe,
         "Word times for a recording (align a transcript or run Whisper).",
     )
-    p.add_argument("audio")
+    p.add_argument("audio", help="speech recording (any format ffmpeg reads)")
     p.add_argument("--transcript", help="text, .txt, .json words or .TextGrid to align")
     p.add_argument("-o", "--output", help="words.json path (default: AUDIO.words.json)")
 
     p = add("features", _cmd_features, "Compute and cache model inputs for a folder of takes.")
-    p.add_argument("data_dir")
+    p.add_argument("data_dir", help="folder of takes (NAME.npy + NAME.wav + words)")
     p.add_argument(
         "--fps", type=float, default=MODEL_FPS, help=f"feature frame rate (default {MODEL_FPS:g})"
     )
@@ -270,17 +337,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--audio-model", help="transformers speech encoder (default: prosody features)")
 
     p = add("info", _cmd_info, "Describe an AvatarOS .npy take: frames, fps, bones, quaternions.")
-    p.add_argument("take")
+    p.add_argument("take", help="AvatarOS .npy take (T, 9, 7)")
     p.add_argument("--fps", type=float, help="frame rate if there is no .wav or .json beside it")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     p = add("synth-corpus", _cmd_synth_corpus, "Generate the synthetic co-speech corpus.")
-    p.add_argument("--out", required=True)
-    p.add_argument("--minutes", type=float, default=60.0)
-    p.add_argument("--speakers", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="folder to write the takes into")
+    p.add_argument(
+        "--minutes", type=float, default=60.0, help="speech to generate, minutes (default 60)"
+    )
+    p.add_argument(
+        "--speakers", type=int, default=4, help="synthetic speakers (styles) (default 4)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--mirror", action="store_true", help="also write mirrored takes")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p.add_argument(
         "--novel-contexts",
         action="store_true",
@@ -288,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = add("train", _cmd_train, "Train a model on a folder of takes.")
-    p.add_argument("--data", required=True)
+    p.add_argument("--data", required=True, help="folder of takes to train on")
     p.add_argument("--config", help="YAML config (default: the built-in default config)")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -307,18 +378,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="OUT.glb")
 
     p = add("render", _cmd_render, "Render takes to an .mp4 (several side by side).")
-    p.add_argument("motion", nargs="+")
-    p.add_argument("--audio")
-    p.add_argument("--fps", type=float)
-    p.add_argument("--title", action="append")
-    p.add_argument("-o", "--output", default="render.mp4")
+    p.add_argument("motion", nargs="+", help="AvatarOS .npy takes (several: side by side)")
+    p.add_argument("--audio", help="speech to mux into the video")
+    p.add_argument("--fps", type=float, help="frame rate if there is no .wav or .json beside it")
+    p.add_argument("--title", action="append", help="caption of each take (once per take)")
+    p.add_argument("-o", "--output", default="render.mp4", help="OUT.mp4 (default render.mp4)")
 
     p = add("evaluate", _cmd_evaluate, "Score a model (or a folder of motions) on a corpus split.")
-    p.add_argument("--data", required=True)
+    p.add_argument("--data", required=True, help="corpus folder (its split.json is used)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--model", help=MODEL_HELP)
     group.add_argument("--motions", help="folder of NAME.npy produced by any other system")
-    p.add_argument("--split", default="test", choices=["train", "validation", "test", "all"])
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=["train", "validation", "test", "all"],
+        help="which takes to score (default test)",
+    )
     p.add_argument("--fgd", help="FGD extractor folder (default: the shipped one)")
     p.add_argument("--real", help="folder of real takes: also score realism (posture, bandwidth)")
     p.add_argument("-o", "--output", help="metrics.json path")
@@ -326,10 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "fgd-train", _cmd_fgd_train, "Train the FGD feature extractor on a corpus' training split."
     )
-    p.add_argument("--data", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", required=True, help="corpus folder (trains on its training split)")
+    p.add_argument("--out", required=True, help="folder for the extractor")
+    p.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     add_live_commands(add)
     return parser
 
@@ -339,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except InputError as error:
-        print(f"llavataros: error: {error}", file=sys.stderr)
+        _print_error(error)
         return 2
     except KeyboardInterrupt:
         print("llavataros: interrupted", file=sys.stderr)

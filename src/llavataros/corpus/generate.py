@@ -2,13 +2,17 @@
 
 Per take: a script and its Piper speech (:mod:`.text`, :mod:`.speech`), procedural motion
 (:mod:`.motion`) in one speaker's style, then ``NAME.npy`` (float32 ``(T, 9, 7)``, 60 fps),
-``NAME.wav`` (16 kHz PCM), ``NAME.words.json``, ``NAME.TextGrid`` and ``NAME.gestures.json``
-(labels and the speaker style). Names are ``NNN_<Speaker>_k_x_1_0`` with ``NNN`` the take
-number and ``k`` the speaker's own take count. ``corpus.json`` sums up the corpus and the
+``NAME.wav`` (16 kHz PCM), ``NAME.words.json``, ``NAME.TextGrid`` (tiers ``words`` and
+``phones``, Piper's IPA phonemes), ``NAME.gestures.json`` (labels and the speaker style) and
+``NAME.face.npy`` (float32 ``(T, 52)`` ARKit weights at the same fps: visemes from Piper's
+phoneme times, blinks, brow raises on pitch accents; :mod:`llavataros.corpus.face_truth`).
+Names are ``NNN_<Speaker>_k_x_1_0`` with ``NNN`` the take number and ``k`` the speaker's own
+take count. ``corpus.json`` sums up the corpus and the
 detector check of every take (:mod:`llavataros.gestures.detectors`).
 
 Determinism: speakers come from ``seed``; take ``i`` draws its text from
-``default_rng([seed, i, 0])`` and its motion from ``default_rng([seed, i, 1])`` only, so the
+``default_rng([seed, i, 0])``, its motion from ``default_rng([seed, i, 1])`` and its upper
+face from ``[seed, i, 2]`` only, so the
 worker count and scheduling never change a byte.
 
 Mirrored takes (``mirror=True``) add ``NNN_<Speaker>_k_mirror_x_1_0`` with the same audio:
@@ -31,10 +35,18 @@ from pathlib import Path
 
 import numpy as np
 
+from llavataros.corpus.face_truth import synthetic_face
 from llavataros.corpus.procedural_motion import generate_motion
 from llavataros.corpus.styles import SpeakerStyle, make_speakers
-from llavataros.corpus.writers import write_json, write_motion, write_textgrid, write_wav
+from llavataros.corpus.writers import (
+    write_atomic,
+    write_json,
+    write_motion,
+    write_textgrid,
+    write_wav,
+)
 from llavataros.errors import InputError
+from llavataros.face.take import save_face
 from llavataros.gestures.classes import CLASS_NAMES
 from llavataros.gestures.detectors import detect_gestures, match_gestures
 from llavataros.speech.words import save_words_json
@@ -162,7 +174,17 @@ def make_take(job: TakeJob) -> dict:
     motion_seed = [job.seed, job.index, 1]
     motion, labels = generate_motion(speech, job.style, FPS, np.random.default_rng(motion_seed))
     out = Path(job.out_dir)
-    entries = [_write_take(out, job.name, speech, motion, labels, job.style, False)]
+    blink_rate = float(np.random.default_rng([job.seed, job.index, 3]).uniform(14.0, 22.0))
+    face = synthetic_face(
+        speech.phonemes,
+        speech.stress_times,
+        speech.sentence_times,
+        motion.num_frames,
+        FPS,
+        [job.seed, job.index, 2],
+        blink_rate,
+    )
+    entries = [_write_take(out, job.name, speech, motion, labels, job.style, False, face)]
     if job.mirror:
         # The same random draws as the take itself, YOU/NO/EAT on the left hand.
         source, source_labels = generate_motion(
@@ -177,20 +199,29 @@ def make_take(job: TakeJob) -> dict:
                 source_labels.mirrored(),
                 job.style,
                 True,
+                face,  # the rule face is symmetric: the mirror keeps it
             )
         )
     return {"takes": entries}
 
 
 def _write_take(
-    out: Path, name: str, speech, motion, labels, style: SpeakerStyle, mirrored: bool
+    out: Path,
+    name: str,
+    speech,
+    motion,
+    labels,
+    style: SpeakerStyle,
+    mirrored: bool,
+    face: np.ndarray,
 ) -> dict:
-    """Write the five files of a take; returns its ``corpus.json`` entry."""
+    """Write the six files of a take; returns its ``corpus.json`` entry."""
     duration = len(speech.audio) / speech.sample_rate
+    write_atomic(out / f"{name}.face.npy", lambda target: save_face(target, face))
     write_motion(out / f"{name}.npy", motion.to_array(np.float32))
     write_wav(out / f"{name}.wav", speech.audio, speech.sample_rate)
     save_words_json(speech.transcript, out / f"{name}.words.json")
-    write_textgrid(out / f"{name}.TextGrid", speech.transcript, duration)
+    write_textgrid(out / f"{name}.TextGrid", speech.transcript, duration, speech.phonemes)
     triggers = [
         {
             "gesture": t.gesture,

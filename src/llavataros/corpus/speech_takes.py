@@ -37,6 +37,8 @@ class SpeechTake:
     triggers: tuple[TimedTrigger, ...]  # gesture-carrying triggers, starts >= 1 s apart
     sentence_times: tuple[tuple[float, float], ...] = ()  # (start, end) s of each sentence audio
     dropped: tuple[TimedTrigger, ...] = ()  # script triggers < 1 s after the previous one
+    phonemes: tuple[tuple[str, float, float], ...] = ()  # (IPA symbol, start s, end s)
+    stress_times: tuple[float, ...] = ()  # starts of the phonemes under primary stress (s)
 
     @property
     def duration(self) -> float:
@@ -96,7 +98,7 @@ def assemble_take(script: Script, spoken: list[SpokenSentence], voice: Voice) ->
     """Join spoken sentences with pauses, normalise the peak to 0.9, time words and triggers."""
     edge = np.zeros(round(voice.edge_pause * SAMPLE_RATE), np.float32)
     pause = np.zeros(round(voice.sentence_pause * SAMPLE_RATE), np.float32)
-    parts, words, sentence_times = [edge], [], []
+    parts, words, sentence_times, phonemes, stresses = [edge], [], [], [], []
     cursor = len(edge)  # samples
     script_words = iter(script.words)
     for index, piece in enumerate(spoken):
@@ -106,6 +108,8 @@ def assemble_take(script: Script, spoken: list[SpokenSentence], voice: Voice) ->
         start = cursor / SAMPLE_RATE
         for begin, end in piece.word_times:
             words.append(Word(next(script_words), start + begin, start + end))
+        stresses += [start + piece.phonemes[k][1] for k in piece.stressed]
+        phonemes += [(symbol, start + begin, start + end) for symbol, begin, end in piece.phonemes]
         parts.append(piece.audio)
         cursor += len(piece.audio)
         sentence_times.append((start, cursor / SAMPLE_RATE))
@@ -128,5 +132,12 @@ def assemble_take(script: Script, spoken: list[SpokenSentence], voice: Voice) ->
             kept.append(timed)
     transcript = Transcript(" ".join(script.sentences), tuple(words), source="piper")
     return SpeechTake(
-        audio, SAMPLE_RATE, transcript, tuple(kept), tuple(sentence_times), tuple(dropped)
+        audio,
+        SAMPLE_RATE,
+        transcript,
+        tuple(kept),
+        tuple(sentence_times),
+        tuple(dropped),
+        tuple(phonemes),
+        tuple(stresses),
     )

@@ -63,21 +63,38 @@ def write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> Path:
     )
 
 
-def textgrid_text(transcript: Transcript, duration: float, tier: str = "words") -> str:
-    """Praat long-format TextGrid with one IntervalTier of the words (gaps as empty
-    intervals) spanning ``[0, duration]`` seconds."""
+def _intervals(items, duration: float) -> tuple[list[tuple[float, float, str]], float]:
+    """Intervals of ``(text, start, end)`` items, gaps as empty intervals, up to ``duration``."""
     intervals: list[tuple[float, float, str]] = []
     cursor = 0.0
-    for word in transcript.words:
-        start, end = max(word.start, cursor), max(word.end, word.start, cursor)
+    for text, begin, finish in items:
+        start, end = max(begin, cursor), max(finish, begin, cursor)
         if start > cursor + 1e-6:
             intervals.append((cursor, start, ""))
         if end > start + 1e-6:
-            intervals.append((start, end, word.word))
+            intervals.append((start, end, text))
             cursor = end
     duration = max(duration, cursor)
     if duration > cursor + 1e-6 or not intervals:
         intervals.append((cursor, duration, ""))
+    return intervals, duration
+
+
+def textgrid_text(
+    transcript: Transcript,
+    duration: float,
+    tier: str = "words",
+    phonemes: list[tuple[str, float, float]] | tuple = (),
+) -> str:
+    """Praat long-format TextGrid with an IntervalTier of the words (gaps as empty intervals)
+    spanning ``[0, duration]`` seconds, and a ``phones`` tier when ``phonemes`` (``(symbol,
+    start, end)``, as the Montreal Forced Aligner writes) are given."""
+    words, duration = _intervals([(w.word, w.start, w.end) for w in transcript.words], duration)
+    tiers = [(tier, words)]
+    if phonemes:
+        phones, duration = _intervals(phonemes, duration)
+        words, duration = _intervals([(w.word, w.start, w.end) for w in transcript.words], duration)
+        tiers = [(tier, words), ("phones", phones)]
     lines = [
         'File type = "ooTextFile"',
         'Object class = "TextGrid"',
@@ -85,25 +102,30 @@ def textgrid_text(transcript: Transcript, duration: float, tier: str = "words") 
         "xmin = 0",
         f"xmax = {duration:.4f}",
         "tiers? <exists>",
-        "size = 1",
+        f"size = {len(tiers)}",
         "item []:",
-        "    item [1]:",
-        '        class = "IntervalTier"',
-        f'        name = "{tier}"',
-        "        xmin = 0",
-        f"        xmax = {duration:.4f}",
-        f"        intervals: size = {len(intervals)}",
     ]
-    for index, (start, end, text) in enumerate(intervals, start=1):
-        escaped = text.replace('"', '""')
+    for number, (name, intervals) in enumerate(tiers, start=1):
         lines += [
-            f"        intervals [{index}]:",
-            f"            xmin = {start:.4f}",
-            f"            xmax = {end:.4f}",
-            f'            text = "{escaped}"',
+            f"    item [{number}]:",
+            '        class = "IntervalTier"',
+            f'        name = "{name}"',
+            "        xmin = 0",
+            f"        xmax = {duration:.4f}",
+            f"        intervals: size = {len(intervals)}",
         ]
+        for index, (start, end, text) in enumerate(intervals, start=1):
+            escaped = text.replace('"', '""')
+            lines += [
+                f"        intervals [{index}]:",
+                f"            xmin = {start:.4f}",
+                f"            xmax = {end:.4f}",
+                f'            text = "{escaped}"',
+            ]
     return "\n".join(lines) + "\n"
 
 
-def write_textgrid(path: Path, transcript: Transcript, duration: float) -> Path:
-    return write_text(path, textgrid_text(transcript, duration))
+def write_textgrid(
+    path: Path, transcript: Transcript, duration: float, phonemes: tuple | list = ()
+) -> Path:
+    return write_text(path, textgrid_text(transcript, duration, phonemes=phonemes))

@@ -58,12 +58,19 @@ def loudness_jaw(
 
 
 def viseme_face(
-    phonemes: Phonemes, num_frames: int, fps: float, spread: float = 0.06
+    phonemes: Phonemes,
+    num_frames: int,
+    fps: float,
+    spread: float = 0.06,
+    first_frame: int = 0,
+    cutoff: float | None = None,
 ) -> np.ndarray:
     """``(num_frames, 52)`` rule-based visemes from ``phonemes`` ``[(symbol, start_s, end_s)]``
-    (ARPAbet or IPA). ``spread`` (s) is the decay time of a phoneme's dominance outside its
-    interval; frames far from any phoneme rest (shape ``X``)."""
-    times = np.arange(num_frames) / fps  # (t,)
+    (ARPAbet or IPA) for frames ``first_frame ...``. ``spread`` (s) is the decay time of a
+    phoneme's dominance outside its interval; frames far from any phoneme rest (shape ``X``).
+    With ``cutoff`` (s) a phoneme farther than that from a frame does not touch it, so a frame
+    depends only on the phonemes near it (the stream computes it from those alone)."""
+    times = (first_frame + np.arange(num_frames)) / fps  # (t,)
     rest = 1e-3  # a weak pull to the rest pose everywhere
     total = np.full((num_frames, 1), rest)
     blend = np.zeros((num_frames, NUM_BLENDSHAPES))
@@ -74,6 +81,8 @@ def viseme_face(
         # frames inside an interval shorter than a frame still see it at full strength
         distance = np.maximum(distance - 0.5 / fps, 0.0)
         dominance = strength * np.exp(-distance / spread)[:, None]  # (t, 1)
+        if cutoff is not None:
+            dominance[distance > cutoff] = 0.0
         total += dominance
         blend += dominance * POSES[SHAPES.index(shape)]
     weights = blend / total
@@ -83,7 +92,8 @@ def viseme_face(
     for symbol, start, end in phonemes:
         if viseme(symbol) == "A" and num_frames:
             inside = (times >= start) & (times <= end)
-            if not inside.any():
-                inside[min(num_frames - 1, int(round(0.5 * (start + end) * fps)))] = True
+            nearest = int(round(0.5 * (start + end) * fps)) - first_frame
+            if not inside.any() and 0 <= nearest < num_frames:
+                inside[nearest] = True
             weights[inside] = closed
     return np.clip(weights, 0.0, 1.0).astype(np.float32)

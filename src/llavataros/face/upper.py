@@ -35,11 +35,15 @@ def upper_face(
     num_frames: int,
     fps: float,
     accent_times: tuple[float, ...] | list[float] = (),
-    seed: int = 0,
+    seed: int | list[int] = 0,
     blinks_per_minute: float = 17.0,
 ) -> np.ndarray:
-    """``(num_frames, 52)`` blinks and brow raises (see the module docstring)."""
-    rng = np.random.default_rng(seed)
+    """``(num_frames, 52)`` blinks and brow raises (see the module docstring). Blinks and brow
+    amplitudes draw from separate generators, so the first frames do not depend on
+    ``num_frames`` (a stream computes the same frames as the whole take)."""
+    seeds = list(np.atleast_1d(seed))
+    rng = np.random.default_rng([*seeds, 0])
+    brow_rng = np.random.default_rng([*seeds, 1])
     times = np.arange(num_frames) / fps
     duration = num_frames / fps
     face = np.zeros((num_frames, NUM_BLENDSHAPES), dtype=np.float64)
@@ -51,7 +55,7 @@ def upper_face(
         face[:, list(SQUINT)] = np.maximum(face[:, list(SQUINT)], 0.15 * blink[:, None])
         moment += max(1.0, rng.gamma(3.0, mean_gap / 3.0))
     for accent in accent_times:
-        amplitude = rng.uniform(0.25, 0.5)
+        amplitude = brow_rng.uniform(0.25, 0.5)
         raise_ = amplitude * _pulse(times, accent - 0.05, 0.15, 0.4)
         face[:, list(BROWS)] = np.maximum(face[:, list(BROWS)], raise_[:, None])
     return face.astype(np.float32)

@@ -142,3 +142,19 @@ def viseme_ids(phonemes: Phonemes, num_frames: int, fps: float) -> np.ndarray:
 def bilabial_intervals(phonemes: Phonemes) -> list[tuple[float, float]]:
     """``(start, end)`` seconds of every p, b, m."""
     return [(start, end) for symbol, start, end in phonemes if is_bilabial(symbol)]
+
+
+def with_rests(phonemes: Phonemes, min_gap: float = 0.06) -> Phonemes:
+    """``phonemes`` with a silence (shape ``X``) in every gap of at least ``min_gap`` s, before
+    the first and after the last, so the mouth relaxes in pauses instead of holding the pose
+    of the nearest phoneme (as Rhubarb rests between words)."""
+    result: Phonemes = []
+    previous_end = 0.0
+    for symbol, start, end in phonemes:
+        if start - previous_end >= min_gap:
+            result.append(("sil", previous_end, start))
+        result.append((symbol, start, end))
+        previous_end = max(previous_end, end)
+    if phonemes:
+        result.append(("sil", previous_end, previous_end + 10.0))
+    return result

@@ -96,6 +96,36 @@ class ModelMetadata:
         """The model's frame rate."""
         return float(self.config.fps)
 
+    @property
+    def accepted_speakers(self) -> tuple[str, ...]:
+        """The speakers this model takes: those of its training data (all names of the
+        vocabulary for models that do not record them)."""
+        return self.training_speakers or self.speakers.names
+
+    @property
+    def default_speaker_name(self) -> str:
+        return self.speakers.names[self.default_speaker]
+
+    def speaker_id(self, speaker: str | int | None) -> int:
+        """The id of a speaker name or id (``"Bruno"``, ``20``, ``"20"``); None: the default
+        speaker. A speaker this model was not trained on is an InputError listing the
+        accepted ones."""
+        if speaker is None:
+            return self.default_speaker
+        text = str(speaker)
+        name = (
+            self.speakers.names[int(text)]
+            if text.isdigit() and int(text) < len(self.speakers)
+            else text
+        )
+        if name not in self.accepted_speakers:
+            raise InputError(
+                None,
+                f"speaker {speaker!r} is not one this model was trained on; it takes "
+                f"{', '.join(self.accepted_speakers)} (default {self.default_speaker_name})",
+            )
+        return self.speakers.id(name)
+
     @classmethod
     def from_dict(cls, data: dict, source: str | Path) -> ModelMetadata:
         """Parse ``model.json`` data; a malformed field is an InputError naming ``source``."""
@@ -300,6 +330,26 @@ def load_model(
     return load_checkpoint(resolve_model_path(model), device)
 
 
+def read_model_metadata(model: str | Path | None = None) -> ModelMetadata:
+    """The metadata of anything :func:`load_model` takes, from JSON alone (no weights read):
+    what can be checked before the work starts (speakers, frame rates, families)."""
+    path = resolve_model_path(model)
+    if path.suffix == TRAINING_SUFFIX:
+        return _read_metadata(checkpoint_paths(_run_export(path))[1])
+    return _read_metadata(checkpoint_paths(path)[1])
+
+
+def _run_export(path: Path) -> Path:
+    """The exported model folder of the run that holds trainer checkpoint ``path``."""
+    run = path.parent.parent
+    exported = next((run / name for name in ("model", "best") if (run / name).is_dir()), None)
+    if exported is None:
+        raise InputError(
+            path, f"a trainer checkpoint needs its run's model/ or best/ in {run} (metadata)"
+        )
+    return exported
+
+
 def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[SpeechModel, ModelMetadata]:
     """Rebuild the model from ``model.json`` and load ``model.safetensors`` (no unpickling).
 
@@ -336,13 +386,7 @@ def load_training_checkpoint(
     from llavataros.models.safe_state import load_state  # imports Lightning: only when needed
 
     path = Path(path)
-    run = path.parent.parent
-    exported = next((run / name for name in ("model", "best") if (run / name).is_dir()), None)
-    if exported is None:
-        raise InputError(
-            path, f"a trainer checkpoint needs its run's model/ or best/ in {run} (metadata)"
-        )
-    metadata = _read_metadata(checkpoint_paths(exported)[1])
+    metadata = _read_metadata(checkpoint_paths(_run_export(path))[1])
     state = load_state(path, map_location=device)
     prefix = "model."
     weights = {

@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 
 from llavataros.errors import InputError
+from llavataros.face.outputs import note_face_source, write_face_outputs
 from llavataros.features.build import build_extractor
 from llavataros.features.frames import FeatureExtractor, FrameFeatures
 from llavataros.features.speaker import SpeakerVocabulary
@@ -36,10 +38,14 @@ from llavataros.motion.bvh import write_bvh
 from llavataros.motion.skeleton import Skeleton
 from llavataros.motion.take import Motion, save_take
 from llavataros.motion.timing import frame_count
+from llavataros.pipeline.face import speech_face
 from llavataros.pipeline.postprocess import assemble_motion
+from llavataros.pipeline.preflight import output_fps
 from llavataros.speech.audio import SAMPLE_RATE, load_audio
 from llavataros.speech.frontend import read_transcript_argument, words_for_audio
 from llavataros.speech.words import Transcript, save_words_json
+
+STAGES = ("load_audio", "words", "features", "model", "postprocess", "face", "write")
 
 
 def silence_frames(model: SpeechModel) -> int:
@@ -55,12 +61,15 @@ def with_silence(samples: np.ndarray, frames: int, fps: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class AnimationResult:
-    """Generated motion at the output fps, the timed words it was driven by, and the
-    seconds each stage took."""
+    """Generated motion at the output fps, the timed words it was driven by, the seconds
+    each stage took, and the face ``(T, 52)`` at the same fps (None with ``face=False``) with
+    what drove it (:mod:`llavataros.pipeline.face`)."""
 
     motion: Motion
     transcript: Transcript
     timings: dict[str, float] = field(default_factory=dict)
+    face: np.ndarray | None = None
+    face_source: str | None = None
 
 
 @dataclass
@@ -126,19 +135,9 @@ class Animator:
         return self.metadata.corpus_fps
 
     def speaker_id(self, speaker: str | int | None) -> int:
-        """The id of a speaker/style name or id; None: the model's default (the most common
-        speaker of its training data)."""
-        if speaker is None:
-            return self.metadata.default_speaker
-        speaker_id = self.speakers.resolve(speaker)
-        trained = self.metadata.training_speakers
-        if trained and self.speakers.name(speaker_id) not in trained:
-            raise InputError(
-                None,
-                f"speaker {speaker!r} is not in this model's training data; "
-                f"trained speakers: {', '.join(trained)}",
-            )
-        return speaker_id
+        """The id of a speaker/style name or id the model was trained on; None: the model's
+        default (the most common speaker of its training data)."""
+        return self.metadata.speaker_id(speaker)
 
     # -- stages ---------------------------------------------------------------------------
     def words(self, audio: np.ndarray, transcript: str | Path | Transcript | None) -> Transcript:
@@ -190,23 +189,30 @@ class Animator:
         fps: float | None = None,
         speaker: str | int | None = None,
         smooth: bool = True,
+        face: bool = True,
+        progress: Callable[[str], None] | None = None,
     ) -> AnimationResult:
-        """Gestures for ``audio`` (a file, or 16 kHz mono samples) at ``fps`` (default: the
-        training corpus rate), ``T = round(duration * fps)`` frames."""
+        """Gestures (and the face, unless ``face=False``) for ``audio`` (a file, or 16 kHz mono
+        samples) at ``fps`` (default: the training corpus rate), ``T = round(duration * fps)``
+        frames. ``progress`` is called with the name of each stage in :data:`STAGES` as it
+        starts."""
         timings: dict[str, float] = {}
         clock = time.perf_counter()
+        progress = progress or (lambda stage: None)
+        progress("load_audio")
 
         def lap(stage: str) -> None:
             nonlocal clock
             now = time.perf_counter()
             timings[stage] = now - clock
             clock = now
+            following = STAGES.index(stage) + 1
+            if following < len(STAGES):
+                progress(STAGES[following])
 
         samples = load_audio(audio) if isinstance(audio, str | Path) else np.asarray(audio)
         speaker_id = self.speaker_id(speaker)
-        fps = float(fps or self.default_fps)
-        if not (np.isfinite(fps) and fps > 0):
-            raise InputError(None, f"--fps must be a positive number, got {fps}")
+        fps = output_fps(fps, self.default_fps)
         lap("load_audio")
         words = self.words(samples, transcript)
         lap("words")
@@ -224,7 +230,11 @@ class Animator:
             smooth,
         )
         lap("postprocess")
-        return AnimationResult(motion, words, timings)
+        weights, source = None, None
+        if face:
+            weights, source = speech_face(samples, words.words, motion.num_frames, fps)
+            lap("face")
+        return AnimationResult(motion, words, timings, weights, source)
 
     def animate_to_files(
         self,
@@ -236,12 +246,18 @@ class Animator:
         video: bool = True,
         smooth: bool = True,
         gltf: bool = False,
+        face: bool = True,
+        progress: Callable[[str], None] | None = None,
     ) -> list[Path]:
-        """Write ``NAME.npy``, ``.bvh``, ``.words.json`` (and ``.mp4``, ``.glb``) for
-        ``audio``."""
+        """Write ``NAME.npy``, ``.bvh``, ``.words.json``, ``.face.npy``, ``.face.csv`` (and
+        ``.mp4``, ``.glb``) for ``audio``; ``progress`` as in :meth:`animate`, then
+        ``"write"``."""
         audio = Path(audio)
-        result = self.animate(audio, transcript, fps, speaker, smooth)
-        return write_outputs(result, out_dir, audio.stem, audio if video else None, gltf)
+        result = self.animate(audio, transcript, fps, speaker, smooth, face, progress)
+        if progress is not None:
+            progress("write")
+        keep = (audio,) + ((Path(transcript),) if isinstance(transcript, str | Path) else ())
+        return write_outputs(result, out_dir, audio.stem, audio if video else None, gltf, keep)
 
 
 def write_outputs(
@@ -250,12 +266,17 @@ def write_outputs(
     name: str,
     video_audio: Path | None,
     gltf: bool = False,
+    keep: tuple[Path, ...] = (),
 ) -> list[Path]:
-    """Write all outputs into a temporary folder first, then move them into ``out_dir``: a
-    failure leaves no partial files."""
+    """Write the outputs of one input as one unit: into a hidden staging folder first, then
+    renamed into ``out_dir``, where outputs of ``NAME`` from earlier runs that this run does
+    not write (an old ``NAME.mp4`` after ``--no-video``, ``NAME.face.*``) are removed, except
+    the files in ``keep`` (this run's inputs). A failure leaves no partial files; staging
+    folders of killed runs are removed first."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=out_dir))
+    remove_dead_staging(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}.{name}.", dir=out_dir))
     try:
         motion_path = save_take(result.motion, staging / f"{name}.npy", write_metadata=True)
         files = [
@@ -264,14 +285,26 @@ def write_outputs(
             write_bvh(result.motion, staging / f"{name}.bvh"),
             save_words_json(result.transcript, staging / f"{name}.words.json"),
         ]
+        if result.face is not None:
+            files += write_face_outputs(motion_path, result.face, result.motion.fps)
+            note_face_source(motion_path.with_suffix(".json"), result.face_source)
         if video_audio is not None:
             from llavataros.render.video import render_video
 
-            files.append(render_video(result.motion, staging / f"{name}.mp4", video_audio))
+            files.append(
+                render_video(result.motion, staging / f"{name}.mp4", video_audio, face=result.face)
+            )
         if gltf:
             from llavataros.export.gltf import write_glb
 
-            files.append(write_glb(staging / f"{name}.glb", result.motion, source=name))
+            files.append(
+                write_glb(staging / f"{name}.glb", result.motion, result.face, source=name)
+            )
+        fresh = {file.name for file in files}
+        kept = {Path(path).resolve() for path in keep}
+        for stale in earlier_outputs(out_dir, name):
+            if stale.name not in fresh and stale.resolve() not in kept:
+                stale.unlink()
         written = []
         for file in files:
             target = out_dir / file.name
@@ -280,3 +313,38 @@ def write_outputs(
         return written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+STAGING_PREFIX = ".llavataros-staging."  # + PID.NAME.random: the folder of a run in progress
+OUTPUT_SUFFIXES = (".npy", ".json", ".bvh", ".words.json", ".mp4", ".glb")
+
+
+def earlier_outputs(out_dir: Path, name: str) -> list[Path]:
+    """Files in ``out_dir`` that an ``animate`` run writes for ``name``."""
+    paths = [out_dir / f"{name}{suffix}" for suffix in OUTPUT_SUFFIXES]
+    paths += sorted(out_dir.glob(f"{glob_escape(name)}.face.*"))
+    return [path for path in paths if path.is_file()]
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob's special characters taken literally."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def remove_dead_staging(out_dir: Path) -> None:
+    """Remove staging folders in ``out_dir`` whose run no longer lives (killed runs)."""
+    for folder in out_dir.glob(f"{STAGING_PREFIX}*"):
+        pid = folder.name[len(STAGING_PREFIX) :].split(".", 1)[0]
+        if folder.is_dir() and pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True

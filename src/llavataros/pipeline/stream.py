@@ -16,22 +16,31 @@ speaking) plus any words pushed later. With a bidirectional encoder (the default
 that arrive later change the vectors of earlier words, so frames already released used the
 words known at that time; a causal language model (Llama, the paper's choice) has no such
 difference. Memory stays bounded however long the stream runs.
+
+The face (:mod:`llavataros.pipeline.face`, the rule-based face while no face model ships) is
+computed causally beside the body: :meth:`AnimationStream.push_frames` and
+:meth:`~AnimationStream.finish_frames` return :class:`StreamFrames`, body and face frames for
+the same times; a face frame reads the audio around its time and the words known when it is
+released, so with the same words the stream's face equals the offline face.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from llavataros.errors import InputError
+from llavataros.face.rules import RuleFace
 from llavataros.features.streaming import StreamingAudioEncoder
 from llavataros.features.text_encoders import expand_words, frame_word_index
 from llavataros.models.base import ModelStream
 from llavataros.motion.timing import frame_count
 from llavataros.pipeline.animate import Animator, silence_frames, with_silence
+from llavataros.pipeline.face import FaceWords
 from llavataros.pipeline.postprocess import MotionAssembler
 from llavataros.speech.audio import SAMPLE_RATE
 from llavataros.speech.words import Transcript, Word
@@ -39,9 +48,20 @@ from llavataros.speech.words import Transcript, Word
 WORD_CONTEXT = 32  # earlier words kept as left context when new words are encoded
 
 
+@dataclass(frozen=True)
+class StreamFrames:
+    """Frames released together: body ``(n, 9, 7)`` and face ``(n, 52)`` (None without a
+    face) float32, at the stream's fps."""
+
+    body: np.ndarray
+    face: np.ndarray | None
+
+
 class AnimationStream:
     """Feed 16 kHz mono audio with :meth:`push`; call :meth:`finish` at the end. Both return
-    AvatarOS frames ``(n, 9, 7)`` float32 at ``fps`` (default: the corpus rate)."""
+    AvatarOS frames ``(n, 9, 7)`` float32 at ``fps`` (default: the corpus rate);
+    :meth:`push_frames` and :meth:`finish_frames` return the face frames too (``face=False``:
+    no face)."""
 
     def __init__(
         self,
@@ -50,6 +70,7 @@ class AnimationStream:
         speaker: str | int | None = None,
         fps: float | None = None,
         smooth: bool = True,
+        face: bool = True,
     ):
         encoder = animator.extractor.audio_encoder
         if not isinstance(encoder, StreamingAudioEncoder):
@@ -81,10 +102,22 @@ class AnimationStream:
         self.samples_in = 0
         self.features_out = 0  # model frames whose features went to the model
         self.finished = False
+        self.face = RuleFace(self.fps) if face else None
+        self.face_words = FaceWords()
+        if self.face is not None:
+            self.face_words.add(self.face, self.words)
 
     # -- public ---------------------------------------------------------------------------
     def push(self, audio: np.ndarray, words: Sequence[Word] = ()) -> np.ndarray:
         """Add audio samples (and words whose times are now known); return new frames."""
+        return self.push_frames(audio, words).body
+
+    def finish(self) -> np.ndarray:
+        """End of speech: return the remaining frames (the total is ``round(duration*fps)``)."""
+        return self.finish_frames().body
+
+    def push_frames(self, audio: np.ndarray, words: Sequence[Word] = ()) -> StreamFrames:
+        """As :meth:`push`, returning body and face frames."""
         if self.finished:
             raise RuntimeError("the stream has finished")
         audio = np.asarray(audio, dtype=np.float32).reshape(-1)
@@ -92,14 +125,17 @@ class AnimationStream:
             raise InputError(None, "audio chunk contains NaN or infinite samples")
         if words:
             self.words.extend(words)
+        if self.face is not None:
+            self.face.add_audio(audio)
+            self.face_words.add(self.face, words)
         self.audio = np.concatenate([self.audio, audio])
         self.samples_in += len(audio)
         context = self.encoder.context_samples()
         ready = math.floor((self.samples_in - context) * self.model_fps / SAMPLE_RATE) + 1
-        return self._advance(max(ready, self.features_out))
+        return self._with_face(self._advance(max(ready, self.features_out)))
 
-    def finish(self) -> np.ndarray:
-        """End of speech: return the remaining frames (the total is ``round(duration*fps)``)."""
+    def finish_frames(self) -> StreamFrames:
+        """As :meth:`finish`, returning body and face frames."""
         if self.samples_in == 0:
             raise InputError(None, "the stream received no audio")
         seconds = self.samples_in / SAMPLE_RATE
@@ -108,7 +144,10 @@ class AnimationStream:
         released = self._advance(frame_count(seconds, self.model_fps) + silence)
         self.assembler.add(self.model_stream.flush()[0])
         self.finished = True
-        return np.concatenate([released, self.assembler.finish(frame_count(seconds, self.fps))])
+        if self.face is not None:
+            self.face.finish()
+        body = np.concatenate([released, self.assembler.finish(frame_count(seconds, self.fps))])
+        return self._with_face(body)
 
     @property
     def latency_seconds(self) -> float:
@@ -118,6 +157,13 @@ class AnimationStream:
         return self.animator.model.lookahead / self.model_fps + context + smoothing
 
     # -- stages ---------------------------------------------------------------------------
+    def _with_face(self, body: np.ndarray) -> StreamFrames:
+        """The face frames for the body frames just released (their audio has arrived: body
+        frames lag the audio by the model's lookahead)."""
+        if self.face is None:
+            return StreamFrames(body, None)
+        return StreamFrames(body, self.face.frames(self.face.frames_out + len(body)))
+
     def _advance(self, feature_frames: int) -> np.ndarray:
         """Send features up to ``feature_frames`` to the model; return output frames now final."""
         new_rows = self._features(self.features_out, feature_frames)

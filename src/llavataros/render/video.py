@@ -4,11 +4,11 @@
 The camera is orthographic and looks at the character from the front: the character faces
 +Z, so the camera looks along -Z, +Y is up on screen and the character's right side (-X)
 appears on the viewer's left (SPEC section 1 axes). Each motion is drawn in its own panel
-(several panels side by side, e.g. real vs generated) at a fixed metres-per-pixel scale
-derived from the skeleton, centred on the take's mean root position, never re-zoomed per
-frame. Bones are drawn far-to-near (painter's order by depth) so a hand in front of the
-chest covers it. Frames are rasterised with :mod:`llavataros.render.raster` and piped as
-raw RGB to the ffmpeg binary of ``imageio-ffmpeg`` (libx264, yuv420p, AAC audio).
+(several panels side by side, e.g. real vs generated, at one shared scale), framed to the
+space the figure covers over the whole take with a margin, never re-zoomed per frame. Bones
+are drawn far-to-near (painter's order by depth) so a hand in front of the chest covers it.
+Frames are rasterised with :mod:`llavataros.render.raster` and piped as raw RGB to the ffmpeg
+binary of ``imageio-ffmpeg`` (libx264, yuv420p, AAC audio).
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from llavataros.errors import InputError
+from llavataros.face.take import check_face
 from llavataros.motion import rotations
-from llavataros.motion.skeleton import SPINE2, Skeleton
+from llavataros.motion.skeleton import SPINE2
 from llavataros.motion.take import Motion
 from llavataros.render import raster
+from llavataros.render.face import draw_face
 from llavataros.render.raster import Color
 
 
@@ -81,39 +83,40 @@ class Framing:
         return np.stack([x, y], axis=-1)
 
 
-def world_extent(
-    skeleton: Skeleton, style: RenderStyle = DEFAULT_STYLE
-) -> tuple[float, float, float]:
-    """Half width, top and bottom (metres, relative to the root) that any pose can reach:
-    arms fully stretched from the shoulders, the head on top, a margin around."""
-    lengths = np.linalg.norm(skeleton.offsets, axis=-1)
-    names = skeleton.names
-    shoulder = next((i for i, name in enumerate(names) if "Shoulder" in name), None)
-    if shoulder is None or len(names) != 9:  # unknown layout: a sphere of all bone lengths
-        reach = float(lengths.sum())
-        return reach, reach, -reach
-    arm = float(lengths[shoulder + 1] + lengths[shoulder + 2])
-    chest = float(lengths[1] + lengths[2])  # root to Spine2
-    shoulder_up = float(abs(skeleton.offsets[shoulder, 1]))
-    shoulder_side = float(np.max(np.abs(skeleton.offsets[[shoulder, shoulder + 3], 0])))
-    head_top = chest + style.head_height + style.head_radius
-    half_width = shoulder_side + arm + style.margin
-    top = max(chest + shoulder_up + arm, head_top) + style.margin
-    bottom = min(chest + shoulder_up - arm, 0.0) - style.margin
-    return half_width, top, bottom
+def motion_extent(motion: Motion, style: RenderStyle = DEFAULT_STYLE) -> np.ndarray:
+    """``[x_min, x_max, y_min, y_max]`` metres covered by the drawn figure over the whole take:
+    every joint (plus its dot), the head disc, and ``style.margin`` around."""
+    up = rotations.rotate(motion.rotations[:, SPINE2], np.array([0.0, 1.0, 0.0]))  # (t, 3)
+    head = motion.positions[:, SPINE2] + style.head_height * up  # (t, 3)
+    pad_joint = max(style.joint_radius, style.torso_radius, style.arm_radius) + style.margin
+    pad_head = style.head_radius + style.margin
+    joints = motion.positions[..., :2].reshape(-1, 2)  # (t * j, 2)
+    low = np.minimum(joints.min(axis=0) - pad_joint, head[:, :2].min(axis=0) - pad_head)
+    high = np.maximum(joints.max(axis=0) + pad_joint, head[:, :2].max(axis=0) + pad_head)
+    return np.array([low[0], high[0], low[1], high[1]])
+
+
+def fit_scale(extent: np.ndarray, width: float, height: float) -> float:
+    """Pixels per metre at which ``extent`` fits a ``width`` x ``height`` panel."""
+    return float(min(width / (extent[1] - extent[0]), height / (extent[3] - extent[2])))
 
 
 def make_framing(
-    motion: Motion, top: float, width: float, height: float, style: RenderStyle = DEFAULT_STYLE
+    motion: Motion,
+    top: float,
+    width: float,
+    height: float,
+    style: RenderStyle = DEFAULT_STYLE,
+    pixels_per_metre: float | None = None,
 ) -> Framing:
-    """Fixed framing of ``motion`` in a panel: scale from the skeleton, centre on the mean
-    root position of the whole take."""
-    half_width, reach_top, reach_bottom = world_extent(motion.skeleton, style)
-    scale = min(width / (2.0 * half_width), height / (reach_top - reach_bottom))
-    root = motion.positions[:, 0].mean(axis=0)
+    """Fixed framing of ``motion`` in a panel, fitted to the space the figure covers over the
+    whole take (the view fills the frame, never re-zoomed per frame). ``pixels_per_metre``
+    (default: the scale that fits) lets side-by-side panels share one scale."""
+    extent = motion_extent(motion, style)
+    scale = fit_scale(extent, width, height) if pixels_per_metre is None else pixels_per_metre
     return Framing(
-        centre_x=float(root[0]),
-        centre_y=float(root[1] + 0.5 * (reach_top + reach_bottom)),
+        centre_x=float(0.5 * (extent[0] + extent[1])),
+        centre_y=float(0.5 * (extent[2] + extent[3])),
         pixels_per_metre=float(scale),
         top=top,
         width=width,
@@ -137,8 +140,15 @@ class _Panel:
     """One motion's precomputed 2D drawing data: pixel coordinates for every frame and the
     far-to-near drawing order of its bones and head."""
 
-    def __init__(self, motion: Motion, framing: Framing, style: RenderStyle):
+    def __init__(
+        self,
+        motion: Motion,
+        framing: Framing,
+        style: RenderStyle,
+        face: np.ndarray | None = None,
+    ):
         self.motion = motion
+        self.face = None if face is None else check_face(face, "face weights")
         self.framing = framing
         scale = framing.pixels_per_metre
         skeleton = motion.skeleton
@@ -194,6 +204,9 @@ class _Panel:
         raster.draw_capsule(canvas, spine2, self.neck_end[index], self.neck_radius, style.torso)
         raster.draw_disc(canvas, self.head[index], self.head_radius, style.head)
         raster.draw_ring(canvas, self.head[index], self.head_radius, 2.0, style.torso)
+        if self.face is not None and len(self.face):
+            weights = self.face[min(index, len(self.face) - 1)]
+            draw_face(canvas, self.head[index], self.head_radius, weights, style.torso)
 
 
 def _even(value: int) -> int:
@@ -209,8 +222,10 @@ class _Scene:
         size: tuple[int, int],
         titles: Sequence[str] | None,
         style: RenderStyle,
+        faces: Sequence[np.ndarray | None] | None = None,
     ):
         width, height = _even(size[0]), _even(size[1])
+        faces = list(faces) if faces is not None else [None] * len(motions)
         self.fps = float(motions[0].fps)
         self.num_frames = max(int(round(m.duration * self.fps)) for m in motions)
         self.background = raster.new_canvas(width * len(motions), height, style.background)
@@ -220,10 +235,14 @@ class _Scene:
         self.panels: list[_Panel] = []
         self.lefts: list[int] = []
         self.panel_width = width
+        scale = min(  # one scale for all panels, so that sizes compare
+            fit_scale(motion_extent(motion, style), width, height - title_height)
+            for motion in motions
+        )
         for number, motion in enumerate(motions):
             left = number * width
-            framing = make_framing(motion, title_height, width, height - title_height, style)
-            self.panels.append(_Panel(motion, framing, style))
+            framing = make_framing(motion, title_height, width, height - title_height, style, scale)
+            self.panels.append(_Panel(motion, framing, style, faces[number]))
             self.lefts.append(left)
             view = self.background[:, left : left + width]
             root_y = framing.project(motion.positions[:, 0].mean(axis=0))[1]
@@ -279,15 +298,28 @@ def _as_list(motions: Motion | Sequence[Motion]) -> list[Motion]:
     return motions
 
 
-def _build_scene(motions, size, titles, style) -> _Scene:
+def _faces(face, count: int) -> list[np.ndarray | None]:
+    """One face take (or None) per motion from None, one array, or a sequence."""
+    if face is None:
+        return [None] * count
+    if isinstance(face, np.ndarray):
+        face = [face]
+    face = list(face)
+    if len(face) != count:
+        raise InputError(None, f"got {len(face)} face takes for {count} motions")
+    return face
+
+
+def _build_scene(motions, size, titles, style, face=None) -> _Scene:
     motions = _as_list(motions)
+    faces = _faces(face, len(motions))
     if titles is not None:
         titles = [titles] if isinstance(titles, str) else list(titles)
         if len(titles) != len(motions):
             raise InputError(None, f"got {len(titles)} titles for {len(motions)} motions")
     if min(size) < 16:
         raise InputError(None, f"video size {tuple(size)} is too small (at least 16 x 16)")
-    return _Scene(motions, size, titles, style)
+    return _Scene(motions, size, titles, style, faces)
 
 
 def render_frame(
@@ -296,10 +328,12 @@ def render_frame(
     size: tuple[int, int] = (480, 480),
     titles: Sequence[str] | None = None,
     style: RenderStyle = DEFAULT_STYLE,
+    face: np.ndarray | Sequence[np.ndarray | None] | None = None,
 ) -> np.ndarray:
     """Still of frame ``index`` (of the first motion's frame rate): uint8 RGB
-    ``(height, width * len(motions), 3)``; ``size`` is one panel's (width, height) in px."""
-    scene = _build_scene(motions, size, titles, style)
+    ``(height, width * len(motions), 3)``; ``size`` is one panel's (width, height) in px.
+    ``face``: ARKit weights ``(T, 52)`` drawn on the head (one per motion, or None)."""
+    scene = _build_scene(motions, size, titles, style, face)
     return scene.draw(int(np.clip(index, 0, scene.num_frames - 1)))
 
 
@@ -308,9 +342,10 @@ def render_frames(
     size: tuple[int, int] = (480, 480),
     titles: Sequence[str] | None = None,
     style: RenderStyle = DEFAULT_STYLE,
+    face: np.ndarray | Sequence[np.ndarray | None] | None = None,
 ) -> Iterator[np.ndarray]:
     """Every frame in order, uint8 RGB ``(h, w, 3)`` (one buffer per frame)."""
-    scene = _build_scene(motions, size, titles, style)
+    scene = _build_scene(motions, size, titles, style, face)
     for frame in range(scene.num_frames):
         yield scene.draw(frame)
 
@@ -409,8 +444,10 @@ def render_video(
     size: tuple[int, int] = (480, 480),
     titles: Sequence[str] | None = None,
     style: RenderStyle = DEFAULT_STYLE,
+    face: np.ndarray | Sequence[np.ndarray | None] | None = None,
 ) -> Path:
-    """Render ``motions`` side by side to an H.264 MP4 at the first motion's fps.
+    """Render ``motions`` side by side to an H.264 MP4 at the first motion's fps (with
+    ``face``, ARKit weights ``(T, 52)`` at the same fps, a drawn face on the head).
 
     ``size`` is one panel's (width, height) in px (rounded down to even numbers), so the video
     is ``len(motions) * width`` wide. The video lasts as long as the longest motion; shorter
@@ -420,7 +457,7 @@ def render_video(
     leaves no partial output. Returns ``out_path``.
     """
     out_path = Path(out_path)
-    scene = _build_scene(motions, size, titles, style)
+    scene = _build_scene(motions, size, titles, style, face)
     ffmpeg = ffmpeg_executable()
     audio = None if audio_path is None else Path(audio_path)
     if audio is not None:

@@ -1,12 +1,14 @@
 """Concurrent sessions' model pushes as one forward pass.
 
 Each session's :class:`~llavataros.models.base.ModelStream` talks to a :class:`BatchedModel`
-proxy instead of the model. A push from a worker thread waits up to ``wait`` seconds for pushes
-of other sessions; pushes whose stream states and inputs have the same shapes (apart from the
-batch axis) then run as one ``model.push`` on states stacked along the batch axis, and each
-caller gets its own rows back. The stacking is generic over the state (dataclasses, tuples,
-tensors, plain values), so it knows the model protocol, never a family's class. Rows of a
-batch never mix (every layer works per sequence), so results equal separate pushes to float
+proxy instead of the model. A session announces a push it is about to make
+(:meth:`PushBatcher.expecting`); a model push waits, up to ``wait`` seconds, while pushes other
+sessions announced have not arrived yet, so sessions working at the same time share a forward
+pass and a lone session never waits. Pushes whose stream states and inputs have the same shapes
+(apart from the batch axis) run as one ``model.push`` on states stacked along the batch axis,
+and each caller gets its own rows back. The stacking is generic over the state (dataclasses,
+tuples, tensors, plain values), so it knows the model protocol, never a family's class. Rows of
+a batch never mix (every layer works per sequence), so results equal separate pushes to float
 rounding; a state that does not stack (shapes differ, e.g. a Transformer-XL memory still
 filling up) runs alone.
 """
@@ -16,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -91,15 +95,34 @@ class PushBatcher:
         self.lock = threading.Lock()
         self.pending: list[_Request] = []
         self.leader_active = False
-        self.active_streams = 0  # sessions that may push (a lone session never waits)
-        self.batch_sizes: list[int] = []  # recent batch sizes (for benchmarks)
+        self.expected = 0  # announced pushes that have not arrived yet
+        self.announced = threading.local()  # whether this thread's session announced one
+        self.batch_sizes: list[int] = []  # recent batch sizes (for tests and benchmarks)
 
     def proxy(self) -> BatchedModel:
         return BatchedModel(self)
 
+    @contextmanager
+    def expecting(self) -> Iterator[None]:
+        """Around a session's stream push (in its worker thread): other pushes wait for the
+        model push it is about to make (it may make none: no new frames)."""
+        with self.lock:
+            self.expected += 1
+        self.announced.value = True
+        try:
+            yield
+        finally:
+            with self.lock:
+                if self.announced.value:  # it made no model push
+                    self.expected -= 1
+            self.announced.value = False
+
     def push(self, state: Any, inputs: FrameInputs) -> tuple[torch.Tensor, Any]:
         request = _Request(state, inputs, signature((state, inputs)))
         with self.lock:
+            if getattr(self.announced, "value", False):
+                self.announced.value = False
+                self.expected -= 1
             self.pending.append(request)
             lead = not self.leader_active
             self.leader_active = self.leader_active or lead
@@ -112,11 +135,11 @@ class PushBatcher:
         return request.result
 
     def _lead(self) -> None:
-        """Wait for the other streams' pushes (up to ``wait``), then run every pending push."""
+        """Wait for announced pushes (up to ``wait``), then run every pending push."""
         deadline = time.perf_counter() + self.wait
         while time.perf_counter() < deadline:
             with self.lock:
-                if len(self.pending) >= min(self.active_streams, self.max_batch):
+                if self.expected <= 0 or len(self.pending) >= self.max_batch:
                     break
             time.sleep(0.0005)
         with self.lock:

@@ -41,6 +41,7 @@ class StreamResult:
     words: list[dict] = field(default_factory=list)
     done: dict | None = None
     speed: float = 1.0
+    first_frame: float | None = None  # seconds from the first audio sent to the first frame
 
     @property
     def fps(self) -> float:
@@ -55,6 +56,8 @@ class StreamResult:
                 summary[f"{name}_p50_s"] = round(float(np.percentile(values, 50)), 4)
                 summary[f"{name}_p95_s"] = round(float(np.percentile(values, 95)), 4)
                 summary[f"{name}_max_s"] = round(float(values.max()), 4)
+        if self.first_frame is not None:
+            summary["first_frame_s"] = round(self.first_frame, 4)
         return summary
 
 
@@ -125,9 +128,11 @@ async def stream_audio(
     fps = float(ready["fps"])
     frame_sample = np.arange(len(body)) / fps * SAMPLE_RATE
     chunk_of_frame = np.minimum(frame_sample // chunk, len(sent_at) - 1).astype(int)
-    latencies = np.asarray(received["arrivals"]) - sent_at[chunk_of_frame]
+    arrivals = np.asarray(received["arrivals"])
+    latencies = arrivals - sent_at[chunk_of_frame]
+    first = float(arrivals[0] - sent_at[0]) if len(arrivals) else None
     return StreamResult(
-        ready, body.astype(np.float32), face, latencies, received["words"], done, speed
+        ready, body.astype(np.float32), face, latencies, received["words"], done, speed, first
     )
 
 

@@ -61,8 +61,8 @@ def make_app(
     batch_wait: float = BATCH_WAIT,
 ) -> web.Application:
     """The aiohttp application: ``/ws`` and the viewer at ``/``. ``batch_wait`` (seconds; 0:
-    no batching) is how long a model push waits for other sessions' pushes to share its
-    forward pass; ``workers`` inference threads (default: one per connection when batching,
+    no batching) is how long a model push waits for pushes other sessions have begun, to share
+    its forward pass; ``workers`` inference threads (default: one per connection when batching,
     so every session's push can join a batch, else 2)."""
     app = web.Application()
     batcher = PushBatcher(animator.model, batch_wait) if batch_wait > 0 else None
@@ -244,7 +244,6 @@ class Connection:
             with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):
                 await self.worker
         if self.session is not None:
-            self.session.close()
             self.state.sessions.discard(self.session)
             self.session = None
         await self.ws.close()

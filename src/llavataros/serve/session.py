@@ -41,8 +41,8 @@ def stream_frames(stream: AnimationStream, audio: np.ndarray | None, words=()):
 
 
 def stream_has_face(stream: AnimationStream) -> bool:
-    """Whether the stream will send face weights (streams that have ``push_frames`` say so)."""
-    return hasattr(stream, "push_frames") and bool(getattr(stream, "has_face", False))
+    """Whether the stream's frames carry face weights (it has a face generator)."""
+    return hasattr(stream, "push_frames") and getattr(stream, "face", None) is not None
 
 
 def open_live_words():
@@ -70,8 +70,6 @@ class Session:
         self.batcher = batcher  # a PushBatcher shared by the sessions, or None
         if batcher is not None:
             self.stream.model_stream.model = batcher.proxy()
-            with batcher.lock:
-                batcher.active_streams += 1
         self.last_start = start.words[-1].start if start.words else 0.0
         self.resampler = None
         if start.sample_rate != SAMPLE_RATE:
@@ -83,13 +81,6 @@ class Session:
         self.live_words = live_words
         self.frames_sent = 0
         self.samples_in = 0
-
-    def close(self) -> None:
-        """The connection is gone: the batcher stops waiting for this session's pushes."""
-        if self.batcher is not None:
-            with self.batcher.lock:
-                self.batcher.active_streams -= 1
-            self.batcher = None
 
     @property
     def fps(self) -> float:
@@ -141,7 +132,11 @@ class Session:
 
     def _update(self, audio: np.ndarray, words: list[Word], heard: list[Word]) -> Update:
         self.samples_in += len(audio)
-        body, face = stream_frames(self.stream, audio, tuple(words))
+        if self.batcher is None:
+            body, face = stream_frames(self.stream, audio, tuple(words))
+        else:
+            with self.batcher.expecting():
+                body, face = stream_frames(self.stream, audio, tuple(words))
         return self._emit(body, face, heard)
 
     def _emit(self, body: np.ndarray, face: np.ndarray | None, heard: list[Word]) -> Update:

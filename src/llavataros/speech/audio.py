@@ -20,6 +20,7 @@ from llavataros.errors import InputError
 
 SAMPLE_RATE = 16000  # Hz, the rate Whisper and pocketsphinx expect
 MIN_DURATION = 0.1  # seconds; anything shorter counts as empty
+PROBE_SECONDS = 1.0  # decoded by probe_audio when the header alone cannot be read
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,29 @@ def audio_duration(path: str | Path) -> float:
     return load_clip(path).duration
 
 
+def probe_audio(path: str | Path) -> None:
+    """Cheap proof that ``path`` is audio that decodes: its header (soundfile formats) or its
+    first second through ffmpeg (others). Full decoding checks the rest later."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "audio file not found")
+    if not path.is_file():
+        raise InputError(path, "not a file")
+    try:
+        info = soundfile.info(str(path))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+        info = None
+    if info is not None and info.samplerate > 0:
+        if info.frames < MIN_DURATION * info.samplerate:
+            raise InputError(path, f"audio is empty ({info.frames / info.samplerate:.3f} s)")
+        return
+    samples = _read_ffmpeg(path, SAMPLE_RATE, seconds=PROBE_SECONDS)
+    if len(samples) < min(MIN_DURATION, PROBE_SECONDS) * SAMPLE_RATE or not np.all(
+        np.isfinite(samples)
+    ):
+        raise InputError(path, "audio is empty or does not decode")
+
+
 def to_mono(samples: np.ndarray) -> np.ndarray:
     """``(n,)`` or ``(n, channels)`` -> ``(n,)`` by averaging the channels (in float64);
     mono float32 stays float32 (no copy), anything else becomes float64."""
@@ -107,8 +131,9 @@ def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
     return samples, int(rate)
 
 
-def _read_ffmpeg(path: Path, sample_rate: int) -> np.ndarray:
-    """Decode with the ffmpeg binary to mono float32 at ``sample_rate`` through a pipe."""
+def _read_ffmpeg(path: Path, sample_rate: int, seconds: float | None = None) -> np.ndarray:
+    """Decode with the ffmpeg binary to mono float32 at ``sample_rate`` through a pipe (the
+    first ``seconds`` only, if given)."""
     import imageio_ffmpeg
 
     command = [
@@ -123,6 +148,7 @@ def _read_ffmpeg(path: Path, sample_rate: int) -> np.ndarray:
         "1",
         "-ar",
         str(sample_rate),
+        *(["-t", f"{seconds:g}"] if seconds else []),
         "-f",
         "f32le",
         "-",

@@ -82,6 +82,10 @@ class SpokenSentence:
 
     audio: np.ndarray
     word_times: tuple[tuple[float, float], ...]
+    # (IPA symbol, start s, end s) of every spoken phoneme (no pauses, stress marks or length
+    # marks: a mark's time goes to the phoneme after it); primary stress: that phoneme's index
+    phonemes: tuple[tuple[str, float, float], ...] = ()
+    stressed: tuple[int, ...] = ()
 
 
 class Synthesizer:
@@ -154,7 +158,8 @@ class Synthesizer:
         audio *= np.float32(10.0 ** (gain_db / 20.0))
         seconds = float(ratio) / SAMPLE_RATE  # output seconds per Piper sample
         times = tuple((start * seconds, end * seconds) for start, end in bounds)
-        return SpokenSentence(audio, times)
+        timed, stressed = phoneme_times(phonemes, spans, edges * seconds)
+        return SpokenSentence(audio, times, timed, stressed)
 
     def _run(
         self, ids: list[int], voice: Voice, length_scale: float, seed: int
@@ -205,6 +210,35 @@ class Synthesizer:
             said = self.voice.phonemize(word)
             self._word_phonemes[word] = [p for sentence in said for p in sentence]
         return self._word_phonemes[word]
+
+
+def phoneme_times(
+    phonemes: list[str], spans: list[tuple[int, int]], edges: np.ndarray
+) -> tuple[tuple[tuple[str, float, float], ...], tuple[int, ...]]:
+    """``(symbol, start, end)`` of each spoken phoneme from its id span and the id edges
+    (seconds), and the indices of phonemes under primary stress (``ˈ`` before them). Pauses
+    are left out; a stress or length mark lends its time to its neighbour."""
+    timed: list[tuple[str, float, float]] = []
+    stressed: list[int] = []
+    pending: float | None = None  # start of a stress mark waiting for its phoneme
+    primary = False
+    for phoneme, (first, stop) in zip(phonemes, spans, strict=True):
+        start, end = float(edges[first]), float(edges[stop])
+        if phoneme in _PAUSES:
+            pending, primary = None, False
+        elif phoneme in ("ˈ", "ˌ"):
+            pending = start if pending is None else pending
+            primary = primary or phoneme == "ˈ"
+        elif phoneme == "ː":
+            if timed:
+                symbol, begin, _ = timed[-1]
+                timed[-1] = (symbol, begin, end)
+        else:
+            if primary:
+                stressed.append(len(timed))
+            timed.append((phoneme, pending if pending is not None else start, end))
+            pending, primary = None, False
+    return tuple(timed), tuple(stressed)
 
 
 def word_phoneme_labels(sentence: list[str], words: list[list[str]]) -> list[int | None]:

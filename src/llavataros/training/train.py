@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import Sampler
 
 from llavataros.configuration import apply_overrides, from_dict, load_yaml, save_yaml, to_dict
 from llavataros.data.dataset import (
@@ -48,6 +48,8 @@ from llavataros.motion.skeleton import Skeleton
 from llavataros.motion.take import load_take
 from llavataros.training.checkpoint_io import SafeCheckpointIO
 from llavataros.training.config import TrainConfig
+from llavataros.training.quiet import quiet_lightning
+from llavataros.training.resumable import RestoreLoaderState, ResumableLoader
 from llavataros.training.task import GestureTask
 
 
@@ -225,13 +227,14 @@ def train(
         for split, takes in prepared.items()
         if takes
     }
-    trainer = _trainer(config, run_dir, metadata, extra_callbacks or [])
-    trainer.fit(
-        task,
-        loaders["train"],
-        loaders.get("validation"),
-        ckpt_path=str(run_dir / "checkpoints" / "last.ckpt") if resume else None,
-    )
+    with quiet_lightning():
+        trainer = _trainer(config, run_dir, metadata, extra_callbacks or [])
+        trainer.fit(
+            task,
+            loaders["train"],
+            loaders.get("validation"),
+            ckpt_path=str(run_dir / "checkpoints" / "last.ckpt") if resume else None,
+        )
     return run_dir
 
 
@@ -249,7 +252,7 @@ def _loader(takes: list[PreparedTake], config: TrainConfig, statistics, shuffle:
     dataset = WindowDataset(takes, window, stride, statistics)
     max_shift = stride // 2 if config.data.shift_windows else 0
     sampler = EpochShuffleSampler(len(dataset), config.trainer.seed, max_shift) if shuffle else None
-    return DataLoader(
+    return ResumableLoader(  # exact mid-epoch resume (training/resumable.py)
         dataset,
         batch_size=config.trainer.batch_size,
         sampler=sampler,
@@ -293,7 +296,7 @@ def _trainer(config: TrainConfig, run_dir: Path, metadata: dict, callbacks: list
             CSVLogger(run_dir / "logs", name="csv"),  # version_N per (re)start
             TensorBoardLogger(run_dir / "logs", name="tensorboard"),
         ],
-        callbacks=[checkpoints, ExportModel(run_dir, metadata), *callbacks],
+        callbacks=[checkpoints, ExportModel(run_dir, metadata), RestoreLoaderState(), *callbacks],
         plugins=[SafeCheckpointIO()],
         enable_progress_bar=settings.progress_bar,
         enable_model_summary=False,

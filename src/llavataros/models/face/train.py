@@ -2,7 +2,8 @@
 
 Each take is audio features ``(T, audio_dim)``, target weights ``(T, 52)``, a validity mask
 ``(52,)`` (FACEGOOD: jaw and mouth only), a speaker id and optionally viseme ids ``(T,)`` and
-bilabial frames ``(T,)``. Training draws random windows of ``window`` frames (each starting
+bilabial frames ``(T,)``; windows are drawn in proportion to a take's frames times its
+``weight``. Training draws random windows of ``window`` frames (each starting
 the model from its initial state, as the stream does at a sequence start, plus ``lookahead``
 real frames after it), replaces the visemes by "unknown" with probability
 ``phoneme_dropout`` so the model also works from audio alone, and shifts the log-mel and
@@ -32,6 +33,7 @@ class FaceTake:
     speaker: int = 0
     visemes: np.ndarray | None = None  # (T,) int64
     bilabial: np.ndarray | None = None  # (T,) bool
+    weight: float = 1.0  # sampling weight per frame (to balance data sources)
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def train_face(
         optimizer, config.learning_rate, total_steps=config.steps, pct_start=0.1
     )
     scale = torch.tensor(channel_weights())
-    lengths = np.array([len(take.weights) for take in takes], dtype=np.float64)
+    lengths = np.array([len(take.weights) * take.weight for take in takes], dtype=np.float64)
     span = config.window + model_config.lookahead
     started = time.perf_counter()
     model.train()
