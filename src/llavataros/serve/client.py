@@ -180,8 +180,9 @@ def run_client(
     transcript: str | Path | None = None,
     speaker: str | None = None,
 ) -> list[Path]:
-    """Stream ``audio_path``; write ``NAME.npy`` (+ ``NAME.face.npy``), ``NAME.json`` (fps)
-    and ``NAME.latency.json`` into ``out_dir`` (all or nothing)."""
+    """Stream ``audio_path``; write ``NAME.npy`` (+ ``NAME.face.npy``), ``NAME.json`` (fps),
+    ``NAME.words.json`` (live words, when the server sent any) and ``NAME.latency.json`` into
+    ``out_dir`` (all or nothing)."""
     if not speed > 0:
         raise InputError(None, f"--speed must be positive, got {speed}")
     audio = load_audio(audio_path)
@@ -203,6 +204,11 @@ def write_result(result: StreamResult, out_dir: str | Path, name: str) -> list[P
         if result.face is not None:
             files.append(staging / f"{name}.face.npy")
             np.save(files[-1], result.face)
+        if result.words:  # live words the server committed
+            files.append(staging / f"{name}.words.json")
+            text = " ".join(word["word"] for word in result.words)
+            data = {"text": text, "source": "live", "words": result.words}
+            files[-1].write_text(json.dumps(data, indent=1) + "\n")
         files.append(staging / f"{name}.latency.json")
         files[-1].write_text(json.dumps(result.latency_summary(), indent=1) + "\n")
         written = []
