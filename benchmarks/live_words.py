@@ -13,7 +13,14 @@ On Piper speech of the corpus's script writer (``common.speech_clip``, trigger w
    and of the stream fed live words with the frames held back ``hold`` seconds: a frame is
    computed once the words committed by then are known (words committed by stream time
    ``t + hold`` go with the audio up to ``t``). The smallest hold that keeps the recall of the
-   offline animation is the lookahead the live server needs.
+   offline animation (within one trigger) is what the live server must add to its lookahead.
+
+Measured (60 s, 16 triggers, load average 8-11 on the 2 cores, ``--threads 1``): word recall
+0.966, word end error p95 0.135 s; word delay in stream time p50 1.76 s, p95 3.86 s, with this
+machine's compute p50 5.9 s, p95 17.9 s (a Whisper pass: 1.0 s CPU p50 per 1 s step, 3.0 s
+wall). Semantic recall: offline 1.00, stream without words 0.00; live words with hold 0/1/2/3/4
+s and all words at once: stream time 0.00/0.00/0.63/0.88/0.94/1.00, with compute
+0.00/0.00/0.00/0.00/0.13 (6 s 0.44, 8 s 0.75, all 0.94).
 
 Run: ``.venv/bin/python benchmarks/live_words.py [--seconds 60] [--threads 1] [--paced]``.
 """
@@ -205,10 +212,14 @@ def main(argv: list[str] | None = None) -> dict:
         semantic_recall_no_words=rows[1][2],
         semantic_recall_by_hold=by_hold,
     )
+    slack = 1.0 / max(1, len(triggers)) + 1e-9  # one trigger: runs differ by that much
     for kind, recalls in by_hold.items():
-        enough = [h for h, r in recalls.items() if r >= offline_recall - 0.05]
+        enough = [h for h, r in recalls.items() if r >= offline_recall - slack]
         figures[f"smallest_hold_{kind.replace(' ', '_')}"] = enough[0] if enough else None
-        print(f"{kind}: smallest hold with recall within 0.05 of offline animate: {enough[:1]}")
+        print(
+            f"{kind}: smallest hold with recall within one trigger of offline animate: "
+            f"{enough[0] if enough else 'none'}"
+        )
     common.save_json(figures, args.json)
     return figures
 

@@ -54,6 +54,7 @@ def test_ready_frames_done_round_trip(server, audio):
     ready, done = replies[0], replies[-1]
     assert ready["type"] == "ready" and ready["version"] == 1
     assert len(ready["joints"]) == 9 and ready["model"] == "llanimation"
+    assert ready["face"] is True
     assert ready["fps"] == 60.0 and 0.5 <= ready["lookahead_s"] < 1.0
     assert done == {"type": "done", "frames": 180}  # round(3 s * 60 fps)
     firsts = [r["first"] for r in replies if r["type"] == "frames"]
@@ -65,6 +66,8 @@ def test_ready_frames_done_round_trip(server, audio):
     assert np.abs(frames_of(at_once) - frames_of(replies)).max() < 1e-4
     body = frames_of(replies)
     assert body.shape == (180, 9, 7)
+    faces = np.concatenate([r["face"] for r in replies if r["type"] == "frames"])
+    assert faces.shape == (180, 52) and 0 <= faces.min() and faces.max() <= 1
     assert np.allclose(np.linalg.norm(body[..., 3:], axis=-1), 1.0, atol=1e-5)
     assert server.wait_idle()
 
@@ -76,15 +79,21 @@ def test_client_writes_what_animate_writes(server, animator, tmp_path):
     words = tmp_path / "hello.words.json"
     words.write_text(json.dumps({"words": WORDS}))
     written = run_client(wav, server.url, tmp_path / "live", speed=float("inf"), transcript=words)
-    assert sorted(p.name for p in written) == ["hello.json", "hello.latency.json", "hello.npy"]
-    expected = animator.animate(wav, words).motion.to_array(np.float32)
+    names = ["hello.face.npy", "hello.json", "hello.latency.json", "hello.npy"]
+    assert sorted(p.name for p in written) == names
+    offline = animator.animate(wav, words)
+    expected = offline.motion.to_array(np.float32)
     received = np.load(tmp_path / "live" / "hello.npy")
     assert received.shape == expected.shape == (300, 9, 7)
     assert np.abs(received - expected).max() < 1e-4
+    face = np.load(tmp_path / "live" / "hello.face.npy")
+    assert face.shape == offline.face.shape == (300, 52)
+    assert np.abs(face - offline.face).max() < 1e-4
     assert json.loads((tmp_path / "live" / "hello.json").read_text()) == {"fps": 60.0}
     latency = json.loads((tmp_path / "live" / "hello.latency.json").read_text())
     assert latency["frames"] == 300
     assert 0 < latency["latency_p50_s"] <= latency["latency_p95_s"] <= latency["latency_max_s"]
+    assert 0 < latency["first_frame_s"]
 
 
 BAD_SEQUENCES = {

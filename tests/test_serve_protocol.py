@@ -96,3 +96,28 @@ def test_server_messages():
         "message": "two lines",
     }
     assert json.loads(json.dumps(protocol.done(3))) == {"type": "done", "frames": 3}
+
+
+def test_client_files_for_a_result_with_live_words(tmp_path):
+    from llavataros.serve.client import StreamResult, write_result
+
+    ready = {"fps": 30.0, "lookahead_s": 0.6}
+    result = StreamResult(
+        ready,
+        np.zeros((3, 9, 7), np.float32),
+        None,
+        np.array([0.7, 0.8, 0.9]),
+        [{"word": "hi", "start": 0.1, "end": 0.3}],
+    )
+    written = write_result(result, tmp_path, "talk")
+    assert [p.name for p in written] == [
+        "talk.npy",
+        "talk.json",
+        "talk.words.json",
+        "talk.latency.json",
+    ]
+    words = json.loads((tmp_path / "talk.words.json").read_text())
+    assert words == {"text": "hi", "source": "live", "words": result.words}
+    latency = json.loads((tmp_path / "talk.latency.json").read_text())
+    assert latency["latency_p50_s"] == 0.8 and latency["beyond_max_s"] == 0.3
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging

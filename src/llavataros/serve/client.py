@@ -41,6 +41,7 @@ class StreamResult:
     words: list[dict] = field(default_factory=list)
     done: dict | None = None
     speed: float = 1.0
+    first_frame: float | None = None  # seconds from the first audio sent to the first frame
 
     @property
     def fps(self) -> float:
@@ -55,6 +56,8 @@ class StreamResult:
                 summary[f"{name}_p50_s"] = round(float(np.percentile(values, 50)), 4)
                 summary[f"{name}_p95_s"] = round(float(np.percentile(values, 95)), 4)
                 summary[f"{name}_max_s"] = round(float(values.max()), 4)
+        if self.first_frame is not None:
+            summary["first_frame_s"] = round(self.first_frame, 4)
         return summary
 
 
@@ -125,9 +128,11 @@ async def stream_audio(
     fps = float(ready["fps"])
     frame_sample = np.arange(len(body)) / fps * SAMPLE_RATE
     chunk_of_frame = np.minimum(frame_sample // chunk, len(sent_at) - 1).astype(int)
-    latencies = np.asarray(received["arrivals"]) - sent_at[chunk_of_frame]
+    arrivals = np.asarray(received["arrivals"])
+    latencies = arrivals - sent_at[chunk_of_frame]
+    first = float(arrivals[0] - sent_at[0]) if len(arrivals) else None
     return StreamResult(
-        ready, body.astype(np.float32), face, latencies, received["words"], done, speed
+        ready, body.astype(np.float32), face, latencies, received["words"], done, speed, first
     )
 
 
@@ -175,8 +180,9 @@ def run_client(
     transcript: str | Path | None = None,
     speaker: str | None = None,
 ) -> list[Path]:
-    """Stream ``audio_path``; write ``NAME.npy`` (+ ``NAME.face.npy``), ``NAME.json`` (fps)
-    and ``NAME.latency.json`` into ``out_dir`` (all or nothing)."""
+    """Stream ``audio_path``; write ``NAME.npy`` (+ ``NAME.face.npy``), ``NAME.json`` (fps),
+    ``NAME.words.json`` (live words, when the server sent any) and ``NAME.latency.json`` into
+    ``out_dir`` (all or nothing)."""
     if not speed > 0:
         raise InputError(None, f"--speed must be positive, got {speed}")
     audio = load_audio(audio_path)
@@ -198,6 +204,11 @@ def write_result(result: StreamResult, out_dir: str | Path, name: str) -> list[P
         if result.face is not None:
             files.append(staging / f"{name}.face.npy")
             np.save(files[-1], result.face)
+        if result.words:  # live words the server committed
+            files.append(staging / f"{name}.words.json")
+            text = " ".join(word["word"] for word in result.words)
+            data = {"text": text, "source": "live", "words": result.words}
+            files[-1].write_text(json.dumps(data, indent=1) + "\n")
         files.append(staging / f"{name}.latency.json")
         files[-1].write_text(json.dumps(result.latency_summary(), indent=1) + "\n")
         written = []

@@ -41,8 +41,8 @@ def stream_frames(stream: AnimationStream, audio: np.ndarray | None, words=()):
 
 
 def stream_has_face(stream: AnimationStream) -> bool:
-    """Whether the stream will send face weights (streams that have ``push_frames`` say so)."""
-    return hasattr(stream, "push_frames") and bool(getattr(stream, "has_face", False))
+    """Whether the stream's frames carry face weights (it has a face generator)."""
+    return hasattr(stream, "push_frames") and getattr(stream, "face", None) is not None
 
 
 def open_live_words():
