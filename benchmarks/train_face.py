@@ -135,7 +135,7 @@ def report(title: str, rows: dict[str, list[dict]]) -> dict[str, dict[str, float
     for name, metrics in rows.items():
         mean = {k: float(np.nanmean([m.get(k, np.nan) for m in metrics])) for k in SHOWN}
         table[name] = mean
-        print(f"  {name:44s} " + "  ".join(f"{k} {v:.3f}" for k, v in mean.items()))
+        print(f"  {name:44s} " + "  ".join(f"{k} {v:.4f}" for k, v in mean.items()))
     return table
 
 
