@@ -250,7 +250,12 @@ def main() -> None:
         )
     duration = frames / FPS
     print(
-        f"\ntraining {train_seconds:.0f} s for {args.steps} steps on {args.sources}; generation "
+        (
+            "\n"
+            if args.evaluate
+            else f"\ntraining {train_seconds:.0f} s for {args.steps} steps on {args.sources}; "
+        )
+        + f"generation "
         f"{model_seconds:.2f} s for {duration:.0f} s of speech "
         f"({model_seconds / duration:.4f} x real time, one thread; CPU time "
         f"{model_cpu_seconds / duration:.4f} x real time), "
