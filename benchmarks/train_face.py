@@ -41,9 +41,9 @@ from llavataros.face.baselines import loudness_jaw, viseme_face
 from llavataros.face.facegood import CLIPS, FPS, HELD_OUT_CLIP, load_facegood_clip
 from llavataros.face.rules import rule_face
 from llavataros.face.take import load_face
-from llavataros.face.visemes import bilabial_intervals, viseme_ids
+from llavataros.face.visemes import bilabial_intervals, viseme_ids, with_rests
 from llavataros.features.audio_encoders import ProsodyFeatures
-from llavataros.models.checkpoint import save_checkpoint
+from llavataros.models.checkpoint import load_checkpoint, save_checkpoint
 from llavataros.models.face.config import FaceModelConfig
 from llavataros.models.face.model import FaceSpeechModel
 from llavataros.models.face.stream import generate_face
@@ -135,7 +135,7 @@ def report(title: str, rows: dict[str, list[dict]]) -> dict[str, dict[str, float
     for name, metrics in rows.items():
         mean = {k: float(np.nanmean([m.get(k, np.nan) for m in metrics])) for k in SHOWN}
         table[name] = mean
-        print(f"  {name:44s} " + "  ".join(f"{k} {v:.3f}" for k, v in mean.items()))
+        print(f"  {name:44s} " + "  ".join(f"{k} {v:.4f}" for k, v in mean.items()))
     return table
 
 
@@ -153,6 +153,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=90, help="training window, frames")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--out", type=Path, default=Path("/tmp/llavataros-face"))
+    parser.add_argument("--evaluate", type=Path, help="a saved face model: measure it, no training")
     args = parser.parse_args()
     torch.set_num_threads(1)
     started = time.perf_counter()
@@ -194,7 +195,10 @@ def main() -> None:
         steps=args.steps, seed=args.seed, window=args.window, batch=args.batch
     )
     started = time.perf_counter()
-    model = train_face(takes, model_config, train_config)
+    if args.evaluate:
+        model = load_checkpoint(args.evaluate)[0]
+    else:
+        model = train_face(takes, model_config, train_config)
     train_seconds = time.perf_counter() - started
 
     results: dict[str, dict] = {}
@@ -225,13 +229,17 @@ def main() -> None:
             truth, count = clip.weights, len(clip.weights)
             spoken = [p for word in clip.words for p in word_phonemes(word)]
             faces = {
-                "viseme baseline (word-timed phonemes)": viseme_face(spoken, count, FPS),
+                "viseme baseline (word-timed phonemes)": viseme_face(
+                    with_rests(spoken), count, FPS
+                ),
                 "rule face of animate": speech_face(clip.audio, clip.words, count, FPS)[0],
                 "face model (audio + word visemes)": predict(
                     model, clip, SYNTHETIC_SPEAKER, visemes=True
                 ),
                 "face model (audio only)": predict(model, clip, SYNTHETIC_SPEAKER, False),
-                "oracle: visemes of Piper's phonemes": viseme_face(clip.phonemes, count, FPS),
+                "oracle: visemes of Piper's phonemes": viseme_face(
+                    with_rests(clip.phonemes), count, FPS
+                ),
             }
             intervals = bilabial_intervals(clip.phonemes)
             for name, face in faces.items():
@@ -242,7 +250,12 @@ def main() -> None:
         )
     duration = frames / FPS
     print(
-        f"\ntraining {train_seconds:.0f} s for {args.steps} steps on {args.sources}; generation "
+        (
+            "\n"
+            if args.evaluate
+            else f"\ntraining {train_seconds:.0f} s for {args.steps} steps on {args.sources}; "
+        )
+        + f"generation "
         f"{model_seconds:.2f} s for {duration:.0f} s of speech "
         f"({model_seconds / duration:.4f} x real time, one thread; CPU time "
         f"{model_cpu_seconds / duration:.4f} x real time), "
@@ -253,6 +266,9 @@ def main() -> None:
         "real_time_factor": model_seconds / duration,
         "cpu_time_factor": model_cpu_seconds / duration,
     }
+    if args.evaluate:
+        print(json.dumps(results["speed"]))
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     family_model = FaceSpeechModel(model.config)
     family_model.load_state_dict(model.state_dict())
