@@ -26,6 +26,7 @@ import lightning as L
 import torch
 
 from llavataros.data.dataset import PreparedTake
+from llavataros.models.diffusion.config import DiffusionConfig
 from llavataros.models.diffusion.loss import GeometryTerms, diffusion_loss
 from llavataros.models.diffusion.model import DiffusionModel
 from llavataros.models.diffusion.network import Speech
@@ -45,6 +46,19 @@ def motion_statistics(
     output layout (the scale the diffusion noise lives at)."""
     rows = torch.cat([motion_to_target(take.motion, root_statistics) for take in takes])
     return rows.mean(dim=0), rows.std(dim=0)
+
+
+def window_batch(
+    batch: dict, config: DiffusionConfig, root_statistics: RootStatistics
+) -> tuple[torch.Tensor, Speech, torch.Tensor]:
+    """``(motion (b, n, m), speech, speaker (b,))`` of a batch of windows of
+    ``lookbehind + n + lookahead`` frames (``WindowDataset`` items, collated)."""
+    c = config
+    frames = batch["audio"].shape[1] - c.lookbehind - c.lookahead
+    text, mask = (batch["text"], batch["text_mask"]) if c.use_text else (None, None)
+    speech = Speech(text, mask, batch["audio"], before=c.lookbehind, after=c.lookahead)
+    motion = batch["motion"][:, c.lookbehind : c.lookbehind + frames]  # (b, n, j, 7)
+    return motion_targets(motion, root_statistics), speech, batch["speaker"]
 
 
 def ema_decay_at(step: int, decay: float) -> float:
@@ -75,13 +89,7 @@ class DiffusionTask(L.LightningModule):
             )
 
     def window(self, batch: dict) -> tuple[torch.Tensor, Speech, torch.Tensor]:
-        """``(motion (b, n, m), speech, speaker (b,))`` of a batch of windows with context."""
-        c = self.config.diffusion
-        frames = batch["audio"].shape[1] - c.lookbehind - c.lookahead
-        text, mask = (batch["text"], batch["text_mask"]) if c.use_text else (None, None)
-        speech = Speech(text, mask, batch["audio"], before=c.lookbehind, after=c.lookahead)
-        motion = batch["motion"][:, c.lookbehind : c.lookbehind + frames]  # (b, n, j, 7)
-        return motion_targets(motion, self.root_statistics), speech, batch["speaker"]
+        return window_batch(batch, self.config.diffusion, self.root_statistics)
 
     def _log(self, stage: str, loss: torch.Tensor, parts: dict, size: int) -> None:
         on_step = stage == "train"
