@@ -52,13 +52,13 @@ def halvings(steps_from: int, steps_to: int) -> list[int]:
     if steps_to < 1 or steps_from <= steps_to:
         raise InputError(None, f"cannot distil {steps_from} sampling steps into {steps_to}")
     rounds, steps = [], steps_from
-    while steps > steps_to:
-        if steps % 2:
-            raise InputError(
-                None, f"{steps_from} steps do not halve down to {steps_to} (need steps_to x 2^k)"
-            )
+    while steps > steps_to and steps % 2 == 0:
         steps //= 2
         rounds.append(steps)
+    if steps != steps_to:
+        raise InputError(
+            None, f"{steps_from} steps do not halve down to {steps_to} (need steps_to x 2^k)"
+        )
     return rounds
 
 
