@@ -142,6 +142,9 @@ def test_sampling_options_are_refused_for_the_transformer_xl(tiny_data, capsys):
         error = capsys.readouterr().err
         assert code == 2 and error.count("\n") == 1
         assert f"{option[0]}: only a model that samples" in error and "llanimation" in error
+    code = main(["evaluate", "--data", str(tiny_data), "--model", "llanimation", "--steps", "2"])
+    error = capsys.readouterr().err
+    assert code == 2 and "--steps: only a model that samples" in error
 
 
 def test_bad_sampling_values_give_one_line(diffusion_run, tiny_data, capsys, tmp_path):
