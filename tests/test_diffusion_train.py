@@ -209,7 +209,7 @@ def test_distilled_one_step_matches_the_teachers_two_steps():
 def test_distill_command_writes_a_run_that_animates(diffusion_run, tiny_data, tmp_path, capsys):
     run, _ = diffusion_run
     out = tmp_path / "distilled"
-    args = ["--model", str(run), "--out", str(out), "--steps-to", "1"]
+    args = ["--model", str(run), "--out", str(out), "--steps-to", "1", "--steps-from", "4"]
     assert main(["distill", *args, "--iterations", "3", "--batch-size", "4"]) == 0
     model, metadata = load_model(out)
     assert metadata.family == "diffusion" and model.config.steps == 1

@@ -122,6 +122,7 @@ def _cmd_distill(args: argparse.Namespace) -> int:
         args.out,
         steps_to=args.steps_to,
         data_dir=args.data,
+        steps_from=args.steps_from,
         iterations=args.iterations,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
@@ -142,6 +143,9 @@ def _add_distill_command(add) -> None:
     p.add_argument("--out", required=True, help="new run folder for the distilled model")
     p.add_argument(
         "--steps-to", type=int, default=1, help="sampling steps of the result (default 1)"
+    )
+    p.add_argument(
+        "--steps-from", type=int, help="the teacher's sampling steps (default: the model's)"
     )
     p.add_argument("--data", help="corpus folder (default: the one the teacher was trained on)")
     p.add_argument(

@@ -148,6 +148,7 @@ def distill_run(
     out_dir: str | Path,
     steps_to: int = 1,
     data_dir: str | Path | None = None,
+    steps_from: int | None = None,
     iterations: int = 200,
     batch_size: int = 32,
     learning_rate: float = 1e-4,
@@ -157,7 +158,8 @@ def distill_run(
     """``llavataros distill``: distil the diffusion model ``model`` (a run folder or model
     folder) into ``out_dir``, a run folder (``model/``, ``run.json``, ``config.yaml``) that
     ``animate``/``evaluate --model`` take. The corpus is the run's unless ``data_dir`` is
-    given. Returns ``out_dir``."""
+    given; ``steps_from`` (default: the model's steps) is the teacher's step count. Returns
+    ``out_dir``."""
     source = resolve_model_path(model)
     teacher, metadata = load_checkpoint(source)
     if metadata.family != "diffusion":
@@ -189,6 +191,7 @@ def distill_run(
         teacher,
         next_batch,
         steps_to,
+        steps_from,
         iterations=iterations,
         learning_rate=learning_rate,
         generator=generator,
@@ -196,7 +199,7 @@ def distill_run(
     )
     settings = {
         "teacher": str(source),
-        "steps_from": teacher.sampler.steps,
+        "steps_from": steps_from or teacher.sampler.steps,
         "steps_to": steps_to,
         "guidance": teacher.sampler.guidance,
         "iterations_per_round": iterations,
