@@ -91,7 +91,7 @@ def distill(
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            total += float(loss)
+            total += float(loss.detach())
         if log is not None:
             log(f"{2 * student_steps} -> {student_steps} steps: mean loss {total / iterations:.4f}")
         config = dataclasses.replace(student.config, steps=student_steps, guidance=1.0)
