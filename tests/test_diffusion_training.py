@@ -10,7 +10,8 @@ import json
 import pytest
 import torch
 
-from diffusion_helpers import features, randomised, tiny_config
+from diffusion_helpers import TOY_FRAMES, features, randomised, tiny_config, toy_batch
+from diffusion_helpers import toy_teacher as trained_toy_teacher
 from llavataros.errors import InputError
 from llavataros.models.base import FrameInputs, ModelStream
 from llavataros.models.checkpoint import load_checkpoint, save_checkpoint
@@ -26,34 +27,12 @@ from llavataros.models.diffusion.windows import SamplerSettings, generate, netwo
 from llavataros.models.geometry import RootStatistics
 from llavataros.motion.skeleton import AVATAROS
 
-BATCH, FRAMES = 64, 4
-TOY = tiny_config(num_joints=1, use_text=False, window=8, overlap=2, width=32, depth=1)
-TOY = tiny_config(**{**TOY.to_dict(), "prefix_probability": 0.0})
-
-
-def _toy_batch(generator: torch.Generator, config=TOY):
-    """Each frame of each window is +1 or -1 in every channel, equally likely: two modes."""
-    sign = torch.randint(0, 2, (BATCH, FRAMES, 1), generator=generator).float() * 2 - 1
-    audio = torch.zeros(BATCH, FRAMES, config.audio_dim)  # speech says nothing
-    speech = slice_speech(None, None, audio, 0, FRAMES, config.lookbehind, config.lookahead)
-    return sign.expand(BATCH, FRAMES, config.motion_dim), speech, torch.zeros(BATCH).long()
+FRAMES = TOY_FRAMES
 
 
 @pytest.fixture(scope="module")
 def toy_teacher() -> DiffusionDenoiser:
-    torch.manual_seed(0)
-    network = DiffusionDenoiser(TOY)
-    generator = torch.Generator().manual_seed(0)
-    steps = 400
-    optimiser = torch.optim.Adam(network.parameters(), lr=3e-3)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, 3e-3, total_steps=steps)
-    for _ in range(steps):
-        loss, _ = diffusion_loss(network, *_toy_batch(generator), generator)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-    return network.eval()
+    return trained_toy_teacher()
 
 
 def _frame_means(network: DiffusionDenoiser, steps: int, count: int = 500) -> torch.Tensor:
@@ -81,7 +60,7 @@ def test_progressive_distillation_reaches_one_step(toy_teacher):
         student = copy.deepcopy(teacher).train()
         optimiser = torch.optim.Adam(student.parameters(), lr=1e-3)
         for _ in range(120):
-            motion, speech, speaker = _toy_batch(generator)
+            motion, speech, speaker = toy_batch(generator)
             predict = guided(network_denoiser(teacher, speech, speaker))
             loss = distillation_loss(
                 student, predict, motion, speech, speaker, student_steps, generator

@@ -95,6 +95,68 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--steps``, ``--guidance``, ``--seed``: options of models that sample (diffusion)."""
+    parser.add_argument(
+        "--steps", type=int, help="diffusion models: DDIM sampling steps (default: the model's)"
+    )
+    parser.add_argument(
+        "--guidance",
+        type=float,
+        help="diffusion models: classifier-free guidance scale, 1 = conditional only "
+        "(default: the model's)",
+    )
+    parser.add_argument(
+        "--seed", type=int, help="diffusion models: random seed; the same seed, the same motion"
+    )
+
+
+def _sampling(args: argparse.Namespace) -> dict:
+    return {"steps": args.steps, "guidance": args.guidance, "seed": args.seed}
+
+
+def _cmd_distill(args: argparse.Namespace) -> int:
+    from llavataros.training.distill import distill_run
+
+    out = distill_run(
+        args.model,
+        args.out,
+        steps_to=args.steps_to,
+        data_dir=args.data,
+        steps_from=args.steps_from,
+        iterations=args.iterations,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+    )
+    print(f"distilled: {out}")
+    return 0
+
+
+def _add_distill_command(add) -> None:
+    p = add(
+        "distill",
+        _cmd_distill,
+        "Distil a diffusion model into a few-step one (progressive distillation: halve the "
+        "sampling steps each round).",
+    )
+    p.add_argument("--model", required=True, help="diffusion run folder or model folder (teacher)")
+    p.add_argument("--out", required=True, help="new run folder for the distilled model")
+    p.add_argument(
+        "--steps-to", type=int, default=1, help="sampling steps of the result (default 1)"
+    )
+    p.add_argument(
+        "--steps-from", type=int, help="the teacher's sampling steps (default: the model's)"
+    )
+    p.add_argument("--data", help="corpus folder (default: the one the teacher was trained on)")
+    p.add_argument(
+        "--iterations", type=int, default=200, help="optimiser steps per halving (default 200)"
+    )
+    p.add_argument("--batch-size", type=int, default=32, help="windows per step (default 32)")
+    p.add_argument("--learning-rate", type=float, default=1e-4, help="Adam rate (default 1e-4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of windows, times and noise")
+
+
 def _cmd_animate(args: argparse.Namespace) -> int:
     from llavataros.pipeline.preflight import preflight_animate
     from llavataros.pipeline.progress import StageBar
@@ -114,6 +176,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
             audio_model=args.audio_model,
             threads=args.threads,
         )
+        animator.set_sampling(**_sampling(args))
     for item in checked.inputs:
         try:
             with StageBar(item.name) as bar:
@@ -186,6 +249,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         fgd_extractor=args.fgd,
         output=args.output,
         real_dir=args.real,
+        sampling=_sampling(args),
     )
     print(json.dumps(report["summary"], indent=1))
     return 0
@@ -316,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-model", help="transformers model folder for word vectors")
     p.add_argument("--audio-model", help="transformers speech encoder folder (WavLM, wav2vec 2.0)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    _add_sampling_arguments(p)
     p.add_argument("-o", "--output", default="out", help="output folder (default: out)")
 
     p = add(
@@ -370,6 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a config value, e.g. --set trainer.max_epochs=5",
     )
 
+    _add_distill_command(add)
+
     p = add("export", _cmd_export, "Write a take as binary glTF: skinned avatar, body, face.")
     p.add_argument("motion", help="AvatarOS .npy take")
     p.add_argument("--face", help="(T, 52) ARKit blendshape weights .npy at the take's fps")
@@ -397,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--fgd", help="FGD extractor folder (default: the shipped one)")
     p.add_argument("--real", help="folder of real takes: also score realism (posture, bandwidth)")
+    _add_sampling_arguments(p)
     p.add_argument("-o", "--output", help="metrics.json path")
 
     p = add(

@@ -9,6 +9,7 @@ them and writes the JSON report.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -61,12 +62,18 @@ def evaluate(
     fgd_extractor: str | Path | None = None,
     output: str | Path | None = None,
     real_dir: str | Path | None = None,
+    sampling: dict | None = None,
 ) -> dict:
     """``llavataros evaluate``: score ``model`` (default: the shipped one) or the motion files
     in ``motions_dir`` on ``split`` of ``data_dir``; writes the report to ``output`` (default
-    ``metrics.json`` in the current folder) and returns it (``summary`` and ``takes``)."""
+    ``metrics.json`` in the current folder) and returns it (``summary`` and ``takes``).
+    ``sampling`` (``steps``, ``guidance``, ``seed``) goes to a model that samples
+    (:meth:`~llavataros.pipeline.animate.Animator.set_sampling`)."""
     if model is not None and motions_dir is not None:
         raise InputError(None, "give either a model or a motions folder, not both")
+    sampling = {name: value for name, value in (sampling or {}).items() if value is not None}
+    if sampling and motions_dir is not None:
+        raise InputError(None, "sampling options apply to a model, not to a motions folder")
     output = Path(output) if output is not None else Path("metrics.json")
     animator, metadata, load_seconds = None, None, None
     if motions_dir is None:
@@ -75,6 +82,7 @@ def evaluate(
         start = time.perf_counter()
         animator = Animator.load(model)
         load_seconds = time.perf_counter() - start
+        animator.set_sampling(**sampling)
         metadata = animator.metadata
     context = build_context(data_dir, split, model, fgd_extractor, metadata=metadata)
     if real_dir is not None:
@@ -84,6 +92,9 @@ def evaluate(
         context.notes.append(f"realism against the real takes in {real_dir}")
     if animator is not None:
         report = evaluate_model(context, model, animator=animator, load_seconds=load_seconds)
+        sampler = getattr(animator.model, "sampler", None)
+        if sampler is not None:
+            report["summary"]["sampling"] = dataclasses.asdict(sampler)
     else:
         source = motions_source(motions_dir, context.takes)
         report = score_system(context, f"motions {motions_dir}", source)

@@ -14,6 +14,7 @@ training windows, and reading it made every clip end with an arm snap.)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -119,6 +120,32 @@ class Animator:
                 f"model expects {network.config.audio_dim}-d",
             )
         return cls(network, metadata, extractor, threads=threads)
+
+    def set_sampling(
+        self, steps: int | None = None, guidance: float | None = None, seed: int | None = None
+    ) -> None:
+        """Sampling options of a model that samples (the ``diffusion`` family): DDIM ``steps``,
+        classifier-free ``guidance`` scale, random ``seed`` (the same seed gives the same
+        motion). None keeps the model's setting; a model that does not sample refuses any."""
+        given = {
+            name: value
+            for name, value in (("steps", steps), ("guidance", guidance), ("seed", seed))
+            if value is not None
+        }
+        if not given:
+            return
+        sampler = getattr(self.model, "sampler", None)
+        if sampler is None:
+            options = ", ".join(f"--{name}" for name in given)
+            raise InputError(
+                None,
+                f"{options}: only a model that samples takes these (the diffusion family); "
+                f"this model is {self.model.family}",
+            )
+        try:
+            self.model.sampler = dataclasses.replace(sampler, **given)
+        except ValueError as error:
+            raise InputError(None, str(error)) from None
 
     # -- metadata views -------------------------------------------------------------------
     @property

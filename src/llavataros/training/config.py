@@ -1,7 +1,10 @@
 """Training configuration (YAML), saved beside every checkpoint of a run.
 
-``text_dim``, ``audio_dim`` and ``num_speakers`` of the model section are derived from the data
-and the feature extractors; whatever the YAML says for them is replaced.
+``family`` chooses the model trained: ``llanimation`` (the Transformer-XL, section ``model``;
+the default, so configs without the key mean what they did) or ``diffusion`` (section
+``diffusion``, trained as ``diffusion_training`` says). ``text_dim``, ``audio_dim`` and
+``num_speakers`` of the family's section are derived from the data and the feature extractors;
+whatever the YAML says for them is replaced.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from llavataros.models.diffusion.config import DiffusionConfig
 from llavataros.models.llanimation.config import ModelConfig
 from llavataros.motion.timing import MODEL_FPS
 from llavataros.training.losses import LossWeights
@@ -62,6 +66,7 @@ class TrainerConfig:
     threads: int = 0  # torch CPU threads per process; 0: all cores. Use 1 on a shared machine
     seed: int = 0
     progress_bar: bool = True
+    max_minutes: float | None = None  # wall-clock cap (Lightning max_time); None: no cap
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,21 @@ class LossConfig:
 
 
 @dataclass(frozen=True)
+class DiffusionTrainingConfig:
+    """How the diffusion family trains (``training/diffusion_task.py``): the EMA of the weights
+    that validation and the saved model use, and optional forward-kinematics loss terms."""
+
+    ema_decay: float = 0.999  # per optimiser step (warmed up: min(decay, (1 + n) / (10 + n)))
+    position_weight: float = 0.0  # FK joint positions of x0_hat, weighted by alpha_t^2
+    velocity_weight: float = 0.0  # their per-frame velocities
+
+
+@dataclass(frozen=True)
 class TrainConfig:
+    family: Literal["llanimation", "diffusion"] = "llanimation"
     model: ModelConfig = field(default_factory=lambda: ModelConfig(fusion="cross"))
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    diffusion_training: DiffusionTrainingConfig = field(default_factory=DiffusionTrainingConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)

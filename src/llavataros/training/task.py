@@ -24,6 +24,31 @@ def motion_targets(motion: torch.Tensor, stats: RootStatistics) -> torch.Tensor:
     return torch.cat([root, sixd.flatten(-2)], dim=-1)
 
 
+def warmup_cosine_adamw(task: L.LightningModule, parameters) -> dict:
+    """AdamW over ``parameters`` with linear warm-up then cosine (or constant) learning rate,
+    stepped per optimiser step, as ``task.config.optimizer`` says (every family trains so)."""
+    settings = task.config.optimizer
+    optimizer = torch.optim.AdamW(
+        parameters,
+        lr=settings.learning_rate,
+        betas=settings.betas,
+        weight_decay=settings.weight_decay,
+    )
+    total = max(1, int(task.trainer.estimated_stepping_batches))
+
+    def factor(step: int) -> float:
+        if step < settings.warmup_steps:
+            return (step + 1) / settings.warmup_steps
+        if settings.schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - settings.warmup_steps) / max(1, total - settings.warmup_steps))
+        floor = settings.final_learning_rate_ratio
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
 class GestureTask(L.LightningModule):
     """The model, its loss and its optimiser for Lightning."""
 
@@ -77,31 +102,7 @@ class GestureTask(L.LightningModule):
         return self._step(batch, "validation")
 
     def configure_optimizers(self):
-        settings = self.config.optimizer
-        optimizer = torch.optim.AdamW(
-            self.parameters(),
-            lr=settings.learning_rate,
-            betas=settings.betas,
-            weight_decay=settings.weight_decay,
-        )
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-
-        def factor(step: int) -> float:
-            if step < settings.warmup_steps:
-                return (step + 1) / settings.warmup_steps
-            if settings.schedule == "constant":
-                return 1.0
-            progress = min(
-                1.0, (step - settings.warmup_steps) / max(1, total - settings.warmup_steps)
-            )
-            floor = settings.final_learning_rate_ratio
-            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
+        return warmup_cosine_adamw(self, self.parameters())
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["torch_rng_state"] = torch.get_rng_state()  # dropout continues exactly

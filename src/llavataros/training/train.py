@@ -175,15 +175,16 @@ def train(
     roots = np.concatenate([take.motion[:, 0, :3] for take in prepared["train"]])
     root_statistics = RootStatistics.from_root_positions(roots)
     skeleton, corpus_fps = estimate_skeleton(splits["train"])
+    derived = dict(
+        text_dim=extractor.text_dim,
+        audio_dim=extractor.audio_dim,
+        num_speakers=len(vocabulary),
+        fps=config.data.fps,
+    )
     config = replace(
         config,
-        model=replace(
-            config.model,
-            text_dim=extractor.text_dim,
-            audio_dim=extractor.audio_dim,
-            num_speakers=len(vocabulary),
-            fps=config.data.fps,
-        ),
+        model=replace(config.model, **derived),
+        diffusion=replace(config.diffusion, **derived),
     )
 
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -221,7 +222,7 @@ def train(
     if config.trainer.threads > 0:
         torch.set_num_threads(config.trainer.threads)
     L.seed_everything(config.trainer.seed, workers=True, verbose=False)  # before weights init
-    task = GestureTask(config, skeleton, root_statistics)
+    task = build_task(config, skeleton, root_statistics, prepared["train"])
     loaders = {
         split: _loader(takes, config, statistics, shuffle=split == "train")
         for split, takes in prepared.items()
@@ -238,15 +239,37 @@ def train(
     return run_dir
 
 
+def build_task(
+    config: TrainConfig,
+    skeleton: Skeleton,
+    root_statistics: RootStatistics,
+    train_takes: list[PreparedTake],
+) -> L.LightningModule:
+    """The Lightning task of ``config.family``."""
+    if config.family == "diffusion":
+        from llavataros.training.diffusion_task import build_diffusion_task
+
+        return build_diffusion_task(config, skeleton, root_statistics, train_takes)
+    return GestureTask(config, skeleton, root_statistics)
+
+
+def window_frames(config: TrainConfig) -> tuple[int, int]:
+    """``(frames per training window, context frames of them that are inputs only)``: the
+    Transformer-XL reads ``window_seconds`` plus its lookahead; the diffusion model windows as
+    its sampler does, ``lookbehind + window + lookahead``."""
+    if config.family == "diffusion":
+        c = config.diffusion
+        return c.lookbehind + c.window + c.lookahead, c.lookbehind + c.lookahead
+    lookahead = config.model.lookahead
+    return int(round(config.data.window_seconds * config.data.fps)) + lookahead, lookahead
+
+
 def _loader(takes: list[PreparedTake], config: TrainConfig, statistics, shuffle: bool):
     fps = config.data.fps
-    lookahead = config.model.lookahead
-    window = int(round(config.data.window_seconds * fps)) + lookahead
+    window, context = window_frames(config)
     shortest = min(take.num_frames for take in takes)
-    if shortest <= lookahead:
-        raise InputError(
-            takes[0].name, f"takes must be longer than {lookahead} frames at {fps} fps"
-        )
+    if shortest <= context:
+        raise InputError(takes[0].name, f"takes must be longer than {context} frames at {fps} fps")
     window = min(window, shortest)
     stride = int(round(config.data.stride_seconds * fps))
     dataset = WindowDataset(takes, window, stride, statistics)
@@ -289,6 +312,7 @@ def _trainer(config: TrainConfig, run_dir: Path, metadata: dict, callbacks: list
         precision=settings.precision,
         max_epochs=settings.max_epochs,
         max_steps=settings.max_steps,
+        max_time=None if settings.max_minutes is None else {"minutes": settings.max_minutes},
         gradient_clip_val=config.optimizer.gradient_clip,
         log_every_n_steps=settings.log_every_n_steps,
         check_val_every_n_epoch=settings.validate_every_n_epochs,
