@@ -17,32 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import llavataros
+from browser_support import BROWSER_MARKS, BUILT, NODE, WEB
 from llavataros.export.avatar import BIND_ROOT, BIND_ROTATIONS
 from llavataros.export.gltf import write_glb
 from llavataros.motion import rotations
 from llavataros.motion.take import Motion
 
-WEB = Path(__file__).resolve().parents[1] / "web"
-BUILT = Path(llavataros.__file__).parent / "assets" / "web"
-NODE = shutil.which("node")
-CHROMIUM = Path("/usr/bin/chromium")
 FPS = 30.0
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="/usr/bin/chromium missing (apt-get install chromium)"
-    ),
-    pytest.mark.skipif(
-        NODE is None or not (WEB / "node_modules" / "playwright-core").exists(),
-        reason="node or web/node_modules/playwright-core missing (run web/setup.sh)",
-    ),
-    pytest.mark.skipif(
-        not (BUILT / "index.html").exists() or not (BUILT / "avatar.glb").exists(),
-        reason="viewer not built into src/llavataros/assets/web (run web/setup.sh)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 def waving_motion(seconds: float = 4.0) -> tuple[Motion, np.ndarray]:

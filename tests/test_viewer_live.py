@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,30 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import llavataros
+from browser_support import BROWSER_MARKS, NODE, WEB
 from llavataros.speech.audio import audio_duration
 
 ROOT = Path(__file__).resolve().parents[1]
-WEB = ROOT / "web"
-BUILT = Path(llavataros.__file__).parent / "assets" / "web"
 SPEECH = ROOT / "examples" / "hello.wav"
-NODE = shutil.which("node")
-CHROMIUM = Path("/usr/bin/chromium")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="/usr/bin/chromium missing (apt-get install chromium)"
-    ),
-    pytest.mark.skipif(
-        NODE is None or not (WEB / "node_modules" / "playwright-core").exists(),
-        reason="node or web/node_modules/playwright-core missing (run web/setup.sh)",
-    ),
-    pytest.mark.skipif(
-        not (BUILT / "index.html").exists() or not (BUILT / "avatar.glb").exists(),
-        reason="viewer not built into src/llavataros/assets/web (run web/setup.sh)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 def free_port() -> int:

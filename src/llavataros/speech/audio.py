@@ -37,6 +37,16 @@ class AudioClip:
         return len(self.samples) / self.sample_rate
 
 
+def existing_file(path: str | Path) -> Path:
+    """``path`` as a Path, or a one-line :class:`InputError` if it is missing or not a file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "audio file not found")
+    if not path.is_file():
+        raise InputError(path, "not a file")
+    return path
+
+
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Read ``path`` as mono float32 samples ``(n,)`` in [-1, 1] at ``sample_rate`` Hz."""
     return load_clip(path, sample_rate).samples
@@ -44,11 +54,7 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 def load_clip(path: str | Path, sample_rate: int = SAMPLE_RATE) -> AudioClip:
     """Read ``path`` as an :class:`AudioClip` (mono, ``sample_rate`` Hz, float32)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "audio file not found")
-    if not path.is_file():
-        raise InputError(path, "not a file")
+    path = existing_file(path)
     try:
         samples, rate = _read_soundfile(path)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
@@ -84,11 +90,7 @@ def audio_duration(path: str | Path) -> float:
 def probe_audio(path: str | Path) -> None:
     """Cheap proof that ``path`` is audio that decodes: its header (soundfile formats) or its
     first second through ffmpeg (others). Full decoding checks the rest later."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "audio file not found")
-    if not path.is_file():
-        raise InputError(path, "not a file")
+    path = existing_file(path)
     try:
         info = soundfile.info(str(path))
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
