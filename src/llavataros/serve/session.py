@@ -5,7 +5,6 @@ calls it from a worker thread, one call at a time per session.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,8 +15,6 @@ from llavataros.pipeline.stream import AnimationStream
 from llavataros.serve.protocol import ProtocolError, Start
 from llavataros.speech.audio import SAMPLE_RATE
 from llavataros.speech.words import Transcript, Word
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,28 +28,15 @@ class Update:
 
 
 def stream_frames(stream: AnimationStream, audio: np.ndarray | None, words=()):
-    """``(body, face | None)`` from a push (``audio``) or the finish (``None``): uses the
-    stream's ``push_frames``/``finish_frames`` where it has them (face outputs), else
-    ``push``/``finish`` (body only)."""
-    if hasattr(stream, "push_frames"):
-        out = stream.finish_frames() if audio is None else stream.push_frames(audio, words)
-        return out.body, out.face
-    return (stream.finish() if audio is None else stream.push(audio, words)), None
-
-
-def stream_has_face(stream: AnimationStream) -> bool:
-    """Whether the stream's frames carry face weights (it has a face generator)."""
-    return hasattr(stream, "push_frames") and getattr(stream, "face", None) is not None
+    """``(body, face | None)`` from a push (``audio``) or the finish (``None``)."""
+    out = stream.finish_frames() if audio is None else stream.push_frames(audio, words)
+    return out.body, out.face
 
 
 def open_live_words():
-    """A ``LiveWords`` transcriber (``push(samples16k) -> words``, ``finish() -> words``), or
-    None when its module is not installed (live words are then skipped, with a log note)."""
-    try:
-        from llavataros.serve.live_words import LiveWords
-    except ImportError:
-        log.info("llavataros.serve.live_words is absent: live words are skipped")
-        return None
+    """A ``LiveWords`` transcriber (``push(samples16k) -> words``, ``finish() -> words``)."""
+    from llavataros.serve.live_words import LiveWords
+
     return LiveWords()
 
 
@@ -88,7 +72,7 @@ class Session:
 
     @property
     def face(self) -> bool:
-        return stream_has_face(self.stream)
+        return self.stream.face is not None
 
     def check_words(self, words: tuple[Word, ...]) -> None:
         """Words must not start before the last word received (``out_of_order``)."""
