@@ -239,3 +239,10 @@ def test_a_damaged_checkpoint_is_one_line(tmp_path, capsys, damage):
         "(corrupt or replaced file)"
     ]
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_the_stream_refuses_fps_0_instead_of_taking_the_default():
+    from llavataros.pipeline import AnimationStream, Animator
+
+    with pytest.raises(InputError, match="fps"):
+        AnimationStream(Animator.load(), fps=0)

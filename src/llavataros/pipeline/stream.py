@@ -42,6 +42,7 @@ from llavataros.motion.timing import frame_count
 from llavataros.pipeline.animate import Animator, silence_frames, with_silence
 from llavataros.pipeline.face import FaceWords
 from llavataros.pipeline.postprocess import MotionAssembler
+from llavataros.pipeline.preflight import output_fps
 from llavataros.speech.audio import SAMPLE_RATE
 from llavataros.speech.words import Transcript, Word
 
@@ -81,7 +82,7 @@ class AnimationStream:
             )
         self.animator = animator
         self.model_fps = animator.model.config.fps
-        self.fps = float(fps or animator.default_fps)
+        self.fps = output_fps(fps, animator.default_fps)  # 0 is refused, not the default
         if encoder.fps != self.model_fps:
             encoder = encoder.with_fps(self.model_fps)
         self.encoder = encoder
