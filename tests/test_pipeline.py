@@ -138,6 +138,24 @@ def test_stream_equals_offline(animator, speech, chunk):
     assert np.array_equal(np.concatenate([p.face for p in pieces]), result.face)
 
 
+@pytest.mark.parametrize("fps", [30.0, 60.0, 24.0])
+def test_stream_releases_each_frame_as_soon_as_its_stated_latency_allows(animator, speech, fps):
+    """Fed 1 ms at a time, every frame after the first smoothing window is released once the
+    audio reaches its time plus ``latency_seconds``, within the 1 ms step, and not later."""
+    audio = speech[0][: 3 * 16000]
+    stream = AnimationStream(animator, speech[1], fps=fps)
+    step = 16
+    released_at = []  # seconds of audio received when each frame came out
+    for first in range(0, len(audio), step):
+        count = len(stream.push(audio[first : first + step]))
+        released_at += [(first + step) / 16000] * count
+    lead = np.array(released_at) - np.arange(len(released_at)) / fps
+    steady = lead[9:]  # the first frames wait for a whole smoothing window
+    assert len(steady) > fps
+    assert steady.max() <= stream.latency_seconds + step / 16000 + 1e-9
+    assert steady.max() > stream.latency_seconds - 1e-9
+
+
 @pytest.mark.slow
 def test_stream_of_ten_minutes_keeps_bounded_buffers(animator):
     rng = np.random.default_rng(0)

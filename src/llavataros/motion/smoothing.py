@@ -29,20 +29,38 @@ def effective_window(num_frames: int, window: int, order: int) -> int | None:
 def smooth(motion: Motion, window: int = 9, order: int = 2) -> Motion:
     """Savitzky-Golay smoothed copy of ``motion`` (``window`` frames, odd; polynomial
     ``order`` < ``window``). Sequences too short for any window are returned unchanged."""
+    check_filter(window, order)
+    if effective_window(motion.num_frames, window, order) is None:
+        return motion
+    root, quats = smooth_root_and_rotations(
+        motion.positions[:, 0], motion.rotations, window, order
+    )
+    return Motion.from_root_and_rotations(root, quats, motion.fps, motion.skeleton)
+
+
+def check_filter(window: int, order: int) -> None:
     if window < 1 or window % 2 == 0:
         raise InputError(None, f"smoothing window must be a positive odd number, got {window}")
     if order < 0 or order >= window:
         raise InputError(None, f"smoothing order must be in [0, window), got {order}")
-    length = effective_window(motion.num_frames, window, order)
+
+
+def smooth_root_and_rotations(
+    root: np.ndarray, quats: np.ndarray, window: int = 9, order: int = 2, edges: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The filter of :func:`smooth` on root positions ``(t, 3)`` and global quaternions
+    ``(t, j, 4)``, without forward kinematics (callers that keep only some frames run it on
+    those). ``edges=False`` skips the polynomial fit of the first and last ``window // 2``
+    frames, for callers that discard them: the other frames are the same."""
+    from scipy.signal import savgol_filter  # here: scipy.signal takes ~1 s to import
+
+    length = effective_window(len(root), window, order)
     if length is None:
-        return motion
+        return root, quats
+    mode = "interp" if edges else "nearest"
 
     def filtered(values: np.ndarray) -> np.ndarray:
-        from scipy.signal import savgol_filter  # here: scipy.signal takes ~1 s to import
+        return savgol_filter(values, length, order, axis=0, mode=mode)
 
-        return savgol_filter(values, length, order, axis=0, mode="interp")
-
-    root = filtered(motion.positions[:, 0])  # (t, 3)
-    quats = rotations.make_continuous(rotations.normalize(motion.rotations))  # (t, j, 4)
-    quats = rotations.normalize(filtered(quats))
-    return Motion.from_root_and_rotations(root, quats, motion.fps, motion.skeleton)
+    quats = rotations.make_continuous(rotations.normalize(quats))
+    return filtered(root), rotations.normalize(filtered(quats))

@@ -23,11 +23,12 @@ import torch
 from llavataros.models.geometry import RootStatistics, output_to_root_and_rotations
 from llavataros.motion import rotations
 from llavataros.motion.skeleton import Skeleton
-from llavataros.motion.smoothing import smooth as savgol_smooth
+from llavataros.motion.smoothing import smooth_root_and_rotations
 from llavataros.motion.take import Motion
 
 SMOOTH_WINDOW, SMOOTH_ORDER = 9, 2  # output frames (LLAniMAtion's post-processing)
 SMOOTH_HALF = SMOOTH_WINDOW // 2
+EXACT = 1e-6  # frame times closer than this to a whole model frame are on it
 
 
 class MotionAssembler:
@@ -54,6 +55,15 @@ class MotionAssembler:
     def latency_frames(self) -> int:
         """Output frames held back for the smoothing window."""
         return SMOOTH_HALF if self.smooth else 0
+
+    @property
+    def interpolation_seconds(self) -> float:
+        """The longest wait of an output frame for the next model frame it interpolates
+        (0 when the output rate divides the model rate)."""
+        ratio = self.model_fps / self.fps
+        frames = np.arange(math.ceil(self.fps) * 10)  # every phase of common rates
+        needed = np.ceil(frames * ratio - EXACT)  # the latest model frame each one reads
+        return float(np.max(needed / self.model_fps - frames / self.fps))
 
     def push(self, output: torch.Tensor) -> np.ndarray:
         """Add model rows ``(n, 3 + 6 j)``; return the output frames now final."""
@@ -93,27 +103,32 @@ class MotionAssembler:
         if final:
             ready = total_frames
         else:
-            # output frame k interpolates model frames floor(k r) and floor(k r) + 1
-            ready = max(0, math.ceil((self.model_total - 1) / ratio))
-            while ready > 0 and math.floor((ready - 1) * ratio) + 1 > self.model_total - 1:
-                ready -= 1
+            # output frame k sits at model time k r: it needs model frames floor(k r) and
+            # ceil(k r) (one frame when k r is whole), so frames up to (total - 1) / r are ready
+            ready = 0
+            if self.model_total:
+                ready = math.floor((self.model_total - 1) / ratio + EXACT) + 1
         release = ready if (final or not self.smooth) else ready - SMOOTH_HALF
         if ready <= self.frames_out or release <= self.frames_out:
             return None
         start = max(0, self.frames_out - (2 * SMOOTH_HALF if self.smooth else 0))
         if self.smooth and not final and ready - start < SMOOTH_WINDOW:
             return None  # not yet a whole smoothing window of new context
-        motion = self._interpolate(start, ready, final)
-        if self.smooth:
-            motion = savgol_smooth(motion, SMOOTH_WINDOW, SMOOTH_ORDER)
+        root, quats = self._interpolate(start, ready, final)
+        if self.smooth:  # only the first and the last chunk keep edge frames
+            edges = start == 0 or final
+            root, quats = smooth_root_and_rotations(
+                root, quats, SMOOTH_WINDOW, SMOOTH_ORDER, edges
+            )
         keep = slice(self.frames_out - start, release - start)
-        motion = Motion(motion.positions[keep], motion.rotations[keep], self.fps, self.skeleton)
+        motion = Motion.from_root_and_rotations(root[keep], quats[keep], self.fps, self.skeleton)
         self.frames_out = release
         self._forget(ratio)
         return motion
 
-    def _interpolate(self, start: int, stop: int, final: bool) -> Motion:
-        """Output frames ``start .. stop - 1`` by slerp between model frames."""
+    def _interpolate(self, start: int, stop: int, final: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Root positions and global quaternions of output frames ``start .. stop - 1`` by
+        slerp between model frames."""
         source = np.arange(start, stop) * (self.model_fps / self.fps)
         if final:
             source = np.clip(source, 0.0, self.model_total - 1)
@@ -122,8 +137,7 @@ class MotionAssembler:
         fraction = source - before
         b, a = before - self.model_first, after - self.model_first
         root = self.model_root[b] + fraction[:, None] * (self.model_root[a] - self.model_root[b])
-        quats = rotations.slerp(self.model_quats[b], self.model_quats[a], fraction[:, None])
-        return Motion.from_root_and_rotations(root, quats, self.fps, self.skeleton)
+        return root, rotations.slerp(self.model_quats[b], self.model_quats[a], fraction[:, None])
 
     def _forget(self, ratio: float) -> None:
         """Drop model frames no later output frame can read."""

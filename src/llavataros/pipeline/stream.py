@@ -152,10 +152,14 @@ class AnimationStream:
 
     @property
     def latency_seconds(self) -> float:
-        """Speech time by which released frames lag the audio received (excluding compute)."""
-        smoothing = self.assembler.latency_frames / self.fps
+        """Speech time by which released frames lag the audio received, at most (excluding
+        compute and the first frames, which wait for a whole smoothing window): the model's
+        lookahead, the audio context of its last feature frame, the smoothing window and the
+        wait for the next model frame when output frames fall between two."""
+        lookahead = self.model_stream.latency_frames / self.model_fps
         context = self.encoder.context_samples() / SAMPLE_RATE
-        return self.animator.model.lookahead / self.model_fps + context + smoothing
+        smoothing = self.assembler.latency_frames / self.fps
+        return lookahead + context + smoothing + self.assembler.interpolation_seconds
 
     # -- stages ---------------------------------------------------------------------------
     def _with_face(self, body: np.ndarray) -> StreamFrames:
