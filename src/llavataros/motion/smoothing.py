@@ -32,9 +32,7 @@ def smooth(motion: Motion, window: int = 9, order: int = 2) -> Motion:
     check_filter(window, order)
     if effective_window(motion.num_frames, window, order) is None:
         return motion
-    root, quats = smooth_root_and_rotations(
-        motion.positions[:, 0], motion.rotations, window, order
-    )
+    root, quats = smooth_root_and_rotations(motion.positions[:, 0], motion.rotations, window, order)
     return Motion.from_root_and_rotations(root, quats, motion.fps, motion.skeleton)
 
 

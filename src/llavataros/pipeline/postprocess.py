@@ -117,9 +117,7 @@ class MotionAssembler:
         root, quats = self._interpolate(start, ready, final)
         if self.smooth:  # only the first and the last chunk keep edge frames
             edges = start == 0 or final
-            root, quats = smooth_root_and_rotations(
-                root, quats, SMOOTH_WINDOW, SMOOTH_ORDER, edges
-            )
+            root, quats = smooth_root_and_rotations(root, quats, SMOOTH_WINDOW, SMOOTH_ORDER, edges)
         keep = slice(self.frames_out - start, release - start)
         motion = Motion.from_root_and_rotations(root[keep], quats[keep], self.fps, self.skeleton)
         self.frames_out = release
