@@ -37,7 +37,9 @@ import common
 
 CHUNK = 1600  # 100 ms at 16 kHz
 PASS_COST: list[tuple[float, float]] = []  # (wall, CPU seconds) of each pass run in a push
+PUSHES: list[tuple[list, float]] = []  # (words returned, settled_until) after each push
 HOLDS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, float("inf"))
+SESSION_HOLDS = (0.0, 1.0, 2.0, 3.0, 4.0)
 
 
 def live_words(audio: np.ndarray, paced: bool) -> list[tuple[object, float, float]]:
@@ -54,6 +56,7 @@ def live_words(audio: np.ndarray, paced: bool) -> list[tuple[object, float, floa
             time.sleep(max(0.0, started + stream_time - time.perf_counter()))
         clock, cpu = time.perf_counter(), time.process_time()
         words = live.push(chunk)
+        PUSHES.append((words, live.settled_until))
         wall = time.perf_counter() - clock
         if wall > 0.05 and not paced:  # this push ran a pass
             PASS_COST.append((wall, time.process_time() - cpu))
@@ -61,6 +64,7 @@ def live_words(audio: np.ndarray, paced: bool) -> list[tuple[object, float, floa
         committed += [(w, at, stream_time) for w in words]
     clock = time.perf_counter()
     words = live.finish()
+    PUSHES.append((words, float("inf")))
     end = len(audio) / 16000
     committed += [(w, end + time.perf_counter() - clock, end) for w in words]
     return committed
@@ -115,6 +119,40 @@ def stream_motion(
         given = known
     frames.append(stream.finish())
     return np.concatenate(frames)
+
+
+class ReplayedWords:
+    """The recorded live-words run, push by push, in a server session (stream time)."""
+
+    def __init__(self):
+        self.index = 0
+
+    def push(self, samples: np.ndarray) -> list:
+        self.index += 1
+        return PUSHES[self.index - 1][0]
+
+    def finish(self) -> list:
+        self.index = len(PUSHES)
+        return PUSHES[-1][0]
+
+    @property
+    def settled_until(self) -> float:
+        return PUSHES[self.index - 1][1] if self.index else 0.0
+
+
+def session_motion(animator, audio: np.ndarray, hold: float) -> tuple[np.ndarray, list[float]]:
+    """Frames of a server session fed the recorded live words with ``words_hold_s=hold``
+    (words gate the audio until settled, at most ``hold``), and the audio held per push."""
+    from llavataros.serve.protocol import Start
+    from llavataros.serve.session import Session
+
+    session = Session(animator, Start(words_hold_s=hold), live_words=ReplayedWords())
+    frames, held = [], []
+    for first in range(0, len(audio), CHUNK):
+        frames.append(session.push(audio[first : first + CHUNK]).body)
+        held.append((session.received - session.samples_in) / 16000)
+    frames.append(session.finish().body)
+    return np.concatenate(frames), held
 
 
 def hold_name(hold: float) -> str:
@@ -202,6 +240,23 @@ def main(argv: list[str] | None = None) -> dict:
             frames = stream_motion(animator, clip.audio, committed, hold, clock)
             by_hold[kind][hold_name(hold)] = recall = recall_of(frames)
             rows.append((f"stream, live words ({kind})", hold_name(hold), recall))
+    by_hold["server session (settled words, stream time)"] = {}
+    held_by_hold = {}
+    for hold in SESSION_HOLDS:
+        frames, held = session_motion(animator, clip.audio, hold)
+        recall = recall_of(frames)
+        by_hold["server session (settled words, stream time)"][hold_name(hold)] = recall
+        held_by_hold[hold_name(hold)] = {
+            "mean_s": float(np.mean(held)),
+            "p95_s": common.percentile(held, 95),
+        }
+        rows.append(
+            (
+                f"server session, words_hold_s (held mean {np.mean(held):.2f} s)",
+                hold_name(hold),
+                recall,
+            )
+        )
     common.print_table(
         [(name, hold, f"{recall:.3f}") for name, hold, recall in rows],
         ["motion", "hold (s)", f"semantic recall ({len(triggers)} triggers)"],
@@ -211,6 +266,7 @@ def main(argv: list[str] | None = None) -> dict:
         semantic_recall_offline=offline_recall,
         semantic_recall_no_words=rows[1][2],
         semantic_recall_by_hold=by_hold,
+        session_audio_held=held_by_hold,
     )
     slack = 1.0 / max(1, len(triggers)) + 1e-9  # one trigger: runs differ by that much
     for kind, recalls in by_hold.items():

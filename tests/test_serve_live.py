@@ -245,7 +245,14 @@ class FakeLiveWords:
     def finish(self) -> list:
         from llavataros.speech.words import Word
 
+        self.samples = None
         return [Word("there", 1.5, 1.9)]
+
+    @property
+    def settled_until(self) -> float:  # "hello" settles once heard; the rest at the end
+        if self.samples is None:
+            return float("inf")
+        return 0.7 if self.samples >= 16000 else 0.2
 
 
 def test_live_words_reach_the_stream_and_the_client(server, audio, monkeypatch):
@@ -266,6 +273,9 @@ def test_live_words_reach_the_stream_and_the_client(server, audio, monkeypatch):
     heard = [w["word"] for r in replies if r["type"] == "words" for w in r["words"]]
     assert heard == ["hello", "there"]
     assert [w.word for w in streams[0].words] == ["hello", "there"]
+    ready = replies[0]
+    assert ready["words_hold_s"] == 3.0  # the default hold, counted in the lookahead
+    assert ready["lookahead_s"] == pytest.approx(streams[0].latency_seconds + 3.0, abs=1e-4)
     assert replies[-1] == {"type": "done", "frames": 120}
 
 
@@ -286,6 +296,7 @@ def test_live_commands_explain_every_option(command, capsys):
     [
         (["client", "missing.wav"], "missing.wav: audio file not found"),
         (["client", str(EXAMPLES / "hello.wav"), "--speed", "0"], "--speed must be positive"),
+        (["client", str(EXAMPLES / "hello.wav"), "--words-hold", "-1"], "--words-hold must be"),
         (
             ["client", str(EXAMPLES / "hello.wav"), "--url", "ws://127.0.0.1:9/ws"],
             "ws://127.0.0.1:9/ws: cannot connect",

@@ -73,13 +73,14 @@ def test_microphone_speech_reaches_the_server_and_frames_come_back(server, tmp_p
     report = drive(server, tmp_path, "mic", seconds=8.0)
     live = report["live"]
     assert live["ready"]["version"] == 1 and live["ready"]["model"] == "llanimation"
+    assert live["ready"]["words_hold_s"] == 0  # a live talker is answered at the lookahead
     assert live["error"] is None and live["audioSeconds"] >= 6.0
     assert live["frames"] >= 30  # at least half a second of motion at 60 fps
     latency = live["latency"]
     # every frame's latency was measured and covers at least the model's lookahead
     assert latency["n"] >= 30 and latency["p50"] >= 0.9 * live["ready"]["lookahead_s"]
     assert (
-        report["latencyText"].startswith("latency ") and "lookahead 617 ms" in report["latencyText"]
+        report["latencyText"].startswith("latency ") and "lookahead 633 ms" in report["latencyText"]
     )
     assert report["status"].startswith("microphone -> llanimation, speaker Bruno")
     first, second = (s["path"] for s in report["screenshots"])
@@ -91,6 +92,7 @@ def test_a_chosen_wav_streams_and_plays_in_sync(server, tmp_path):
     live = report["live"]
     duration = audio_duration(SPEECH)
     assert live["done"]["frames"] == round(duration * live["ready"]["fps"])
+    assert live["ready"]["words_hold_s"] == 3.0  # a file waits for its words (server default)
     assert live["frames"] == live["done"]["frames"]
     assert abs(live["audioSeconds"] - duration) < 0.01  # the whole file went out
     heard = {w.lower().strip(".,") for w in live["words"]}  # live words from the server

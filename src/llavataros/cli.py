@@ -307,7 +307,13 @@ def _cmd_client(args: argparse.Namespace) -> int:
     from llavataros.serve.client import run_client
 
     written = run_client(
-        args.audio, args.url, args.output, args.speed, args.transcript, args.speaker
+        args.audio,
+        args.url,
+        args.output,
+        args.speed,
+        args.transcript,
+        args.speaker,
+        args.words_hold,
     )
     for path in written:
         print(path)
@@ -344,6 +350,11 @@ def add_live_commands(add: Callable) -> None:
     )
     p.add_argument(
         "--transcript", help="text, .txt, .json words or .TextGrid (default: live words)"
+    )
+    p.add_argument(
+        "--words-hold",
+        type=float,
+        help="seconds frames may wait for live words (server default 3; 0: lowest latency)",
     )
     p.add_argument("--speaker", help=_speaker_help())
 

@@ -102,10 +102,11 @@ export class LiveClient {
   }
 
   /** Send the start message; audio may follow at once (the server answers ready). */
-  start({ sampleRate = 16000, speaker = null, transcript = null, liveWords = null } = {}) {
+  start({ sampleRate = 16000, speaker = null, transcript = null, liveWords = null, wordsHoldS = null } = {}) {
     this.clock = new SendClock(sampleRate);
     const message = { type: "start", version: PROTOCOL_VERSION, sample_rate: sampleRate, speaker, transcript };
     if (liveWords !== null) message.live_words = liveWords;
+    if (wordsHoldS !== null) message.words_hold_s = wordsHoldS;
     this.socket.send(JSON.stringify(message));
   }
 

@@ -58,16 +58,18 @@ export class LiveMode {
     return { client, rig: new Rig(gltf.scene), source };
   }
 
-  /** Mode 1: the microphone. */
+  /** Mode 1: the microphone. Frames do not wait for live words (words_hold_s 0): someone
+   * talking to the avatar sees it answer at the model's lookahead; the words still show. */
   async startMicrophone() {
-    const { client, rig, source } = await this._connect("microphone", {});
+    const { client, rig, source } = await this._connect("microphone", { wordsHoldS: 0 });
     const microphone = await startMicrophone((chunk) => client.sendAudio(chunk), { rate: RATE });
     this.stopInput = () => microphone.stop();
     this.ui.player.load(new LiveDriver(rig, source, Infinity), null);
     this._playAfterHold(client, source);
   }
 
-  /** Mode 2: an audio file (File or Blob), streamed at real-time pace and played in sync. */
+  /** Mode 2: an audio file (File or Blob), streamed at real-time pace and played in sync
+   * (the server's default words hold: playback starts later, semantic gestures see their words). */
   async streamFile(file, { speed = 1 } = {}) {
     const samples = await decodeAudio(await file.arrayBuffer(), RATE);
     const { client, rig, source } = await this._connect(file.name || "audio file", {});

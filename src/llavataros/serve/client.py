@@ -62,9 +62,13 @@ class StreamResult:
 
 
 def start_message(
-    transcript: Transcript | str | None, speaker: str | None, live_words: bool | None = None
+    transcript: Transcript | str | None,
+    speaker: str | None,
+    live_words: bool | None = None,
+    words_hold: float | None = None,
 ) -> dict:
-    """The start message for 16 kHz audio; timed words travel as ``{"words": [...]}``."""
+    """The start message for 16 kHz audio; timed words travel as ``{"words": [...]}``;
+    ``None`` leaves an option to the server."""
     if isinstance(transcript, Transcript):
         transcript = protocol.words(transcript.words)
         transcript.pop("type")
@@ -77,6 +81,8 @@ def start_message(
     }
     if live_words is not None:
         message["live_words"] = live_words
+    if words_hold is not None:
+        message["words_hold_s"] = words_hold
     return message
 
 
@@ -179,6 +185,7 @@ def run_client(
     speed: float = 1.0,
     transcript: str | Path | None = None,
     speaker: str | None = None,
+    words_hold: float | None = None,
 ) -> list[Path]:
     """Stream ``audio_path``; write ``NAME.npy`` (+ ``NAME.face.npy``), ``NAME.json`` (fps),
     ``NAME.words.json`` (live words, when the server sent any) and ``NAME.latency.json`` into
@@ -187,7 +194,11 @@ def run_client(
         raise InputError(None, f"--speed must be positive, got {speed}")
     audio = load_audio(audio_path)
     words = timed_words(audio, transcript) if transcript is not None else None
-    start = start_message(words, speaker)
+    if words_hold is not None and not 0 <= words_hold <= protocol.MAX_WORDS_HOLD_S:
+        raise InputError(
+            None, f"--words-hold must be 0 to {protocol.MAX_WORDS_HOLD_S:g} s, got {words_hold}"
+        )
+    start = start_message(words, speaker, words_hold=words_hold)
     result = asyncio.run(stream_audio(url, audio, start, speed))
     return write_result(result, out_dir, Path(audio_path).stem)
 

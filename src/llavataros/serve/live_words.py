@@ -93,11 +93,20 @@ class LiveWords:
         self._busy = False  # a pass is running
         self._pending: Future | None = None  # the last background pass
         self.background = background
+        self.settled = 0.0  # stream time before which the words are final (see ``settled``)
 
     @property
     def now(self) -> float:
         """Stream time (s) of the audio received so far."""
         return self.samples_in / SAMPLE_RATE
+
+    @property
+    def settled_until(self) -> float:
+        """Stream time before which no more words will be committed: the start of the first
+        word the last pass heard but has not committed, or (when it heard none) the end of the
+        audio it read less ``margin_s``; everything after :meth:`finish`."""
+        with self._lock:
+            return self.settled
 
     def push(self, samples: np.ndarray) -> list[Word]:
         """Add audio; return the words committed since the last call (often none)."""
@@ -130,6 +139,8 @@ class LiveWords:
                 self._commit(words, heard.now)
                 self.previous = []
                 self.audio = np.zeros(0, np.float32)
+        with self._lock:
+            self.settled = float("inf")
         return self._take_new()
 
     def _take_new(self) -> list[Word]:
@@ -154,6 +165,8 @@ class LiveWords:
                 agreed = common_prefix(self.previous, hypothesis)
                 self.previous = hypothesis[len(agreed) :]
                 self._commit(agreed, heard.now)
+                pending = self.previous[0].start if self.previous else heard.now - self.margin_s
+                self.settled = max(self.settled, pending)
         finally:
             with self._lock:
                 self._busy = False

@@ -19,6 +19,8 @@ from llavataros.speech.words import Word
 VERSION = 1
 MAX_MESSAGE_BYTES = 1 << 20  # one binary or text message (1 MiB)
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 192000
+WORDS_HOLD_S = 3.0  # default longest wait of live frames for their words (docs/PROTOCOL.md)
+MAX_WORDS_HOLD_S = 10.0
 
 CLIENT_TYPES = ("start", "words", "end")
 SERVER_TYPES = ("ready", "frames", "words", "error", "done")
@@ -47,13 +49,15 @@ class ProtocolError(Exception):
 @dataclass(frozen=True)
 class Start:
     """The first message: audio rate, speaker, an optional transcript (plain text or timed
-    words) and whether the server transcribes incrementally (``live_words``)."""
+    words), whether the server transcribes incrementally (``live_words``) and how long frames
+    may wait for live words at most (``words_hold_s``)."""
 
     sample_rate: int = 16000
     speaker: str | None = None
     text: str | None = None
     words: tuple[Word, ...] = ()
     live_words: bool = True
+    words_hold_s: float = WORDS_HOLD_S
 
 
 @dataclass(frozen=True)
@@ -150,17 +154,25 @@ def _parse_start(data: dict) -> Start:
     live = data.get("live_words", transcript is None)
     if not isinstance(live, bool):
         raise ProtocolError("bad_message", "live_words must be true or false")
-    return Start(rate, speaker, text, words, live)
+    hold = _seconds(data.get("words_hold_s", WORDS_HOLD_S))
+    if hold is None or hold > MAX_WORDS_HOLD_S:
+        raise ProtocolError(
+            "bad_message", f"words_hold_s must be seconds from 0 to {MAX_WORDS_HOLD_S:g}"
+        )
+    return Start(rate, speaker, text, words, live, hold)
 
 
 # -- server messages ----------------------------------------------------------------------
-def ready(fps: float, joints, lookahead: float, speaker: str, face: bool, model: str) -> dict:
+def ready(
+    fps: float, joints, lookahead: float, speaker: str, face: bool, model: str, hold: float = 0.0
+) -> dict:
     return {
         "type": "ready",
         "version": VERSION,
         "fps": fps,
         "joints": list(joints),
         "lookahead_s": lookahead,
+        "words_hold_s": hold,
         "speaker": speaker,
         "face": face,
         "model": model,

@@ -176,10 +176,11 @@ class Connection:
         ready = protocol.ready(
             session.fps,
             animator.skeleton.names,
-            round(session.stream.latency_seconds, 4),
+            round(session.stream.latency_seconds + session.hold, 4),
             session.speaker,
             session.face,
             animator.model.family,
+            session.hold,
         )
         await self.ws.send_json(ready)
         self.worker = asyncio.create_task(self._work())

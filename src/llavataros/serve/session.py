@@ -16,6 +16,10 @@ from llavataros.serve.protocol import ProtocolError, Start
 from llavataros.speech.audio import SAMPLE_RATE
 from llavataros.speech.words import Transcript, Word
 
+# live audio also waits for this much settled speech after it: a word's vector reads the words
+# after it (benchmarks/live_words.py measured the choice)
+WORDS_CONTEXT_S = 1.0
+
 
 @dataclass
 class Update:
@@ -63,8 +67,13 @@ class Session:
         if start.live_words and live_words is None and not start.words:
             live_words = open_live_words()
         self.live_words = live_words
+        # live frames wait for their words: audio reaches the stream once the words before it
+        # are settled, or once it is hold seconds old
+        self.hold = start.words_hold_s if live_words is not None else 0.0
+        self.held = np.zeros(0, np.float32)  # 16 kHz audio received, not yet streamed
+        self.received = 0  # 16 kHz samples received
         self.frames_sent = 0
-        self.samples_in = 0
+        self.samples_in = 0  # 16 kHz samples streamed
 
     @property
     def fps(self) -> float:
@@ -90,25 +99,34 @@ class Session:
         if self.resampler is not None:
             audio = self.resampler.resample_chunk(audio.astype(np.float32), last=False)
         heard = self.live_words.push(audio) if self.live_words is not None else []
+        self.received += len(audio)
+        if self.hold > 0:
+            audio = self._release_held(audio)
         return self._update(audio, [*words, *heard], heard)
+
+    def _release_held(self, audio: np.ndarray) -> np.ndarray:
+        """The held audio (with ``audio`` added) that may go to the stream now."""
+        self.held = np.concatenate([self.held, audio])
+        now = self.received / SAMPLE_RATE
+        until = max(self.live_words.settled_until - WORDS_CONTEXT_S, now - self.hold)
+        count = int(np.clip(round(until * SAMPLE_RATE) - self.samples_in, 0, len(self.held)))
+        released, self.held = self.held[:count], self.held[count:]
+        return released
 
     def finish(self) -> Update:
         """End of audio: the remaining frames (the total is ``round(duration * fps)``)."""
-        parts, heard = [], []
+        tail = np.zeros(0, np.float32)
         if self.resampler is not None:  # the resampler's last samples
             tail = self.resampler.resample_chunk(np.zeros(0, np.float32), last=True)
             self.resampler = None
-            late = self.live_words.push(tail) if self.live_words is not None else []
-            heard += late
-            self.samples_in += len(tail)
-            parts.append(stream_frames(self.stream, tail, tuple(late)))
+        heard = []
         if self.live_words is not None:  # words known only now shape frames not yet released
-            late = list(self.live_words.finish())
-            heard += late
-            parts.append(stream_frames(self.stream, np.zeros(0, np.float32), tuple(late)))
-        if self.samples_in == 0:
+            heard = [*self.live_words.push(tail), *self.live_words.finish()]
+        audio, self.held = np.concatenate([self.held, tail]), np.zeros(0, np.float32)
+        if self.samples_in + len(audio) == 0:
             raise ProtocolError("bad_audio", "the stream ended without audio")
-        parts.append(stream_frames(self.stream, None))
+        self.samples_in += len(audio)
+        parts = [stream_frames(self.stream, audio, tuple(heard)), stream_frames(self.stream, None)]
         body = np.concatenate([b for b, _ in parts])
         faces = [f for _, f in parts]
         face = None if any(f is None for f in faces) else np.concatenate(faces)
