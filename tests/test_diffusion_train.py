@@ -162,7 +162,7 @@ def test_shipped_diffusion_configs_parse():
     audio = read_config(CONFIGS / "diffusion_audio.yaml", [])
     assert words.family == audio.family == "diffusion"
     assert words.diffusion.use_text and not audio.diffusion.use_text
-    assert words.diffusion.prediction == "v" and words.diffusion.schedule == "cosine"
+    assert words.diffusion.prediction == "x0" and words.diffusion.schedule == "cosine"
     assert read_config(None, []).family == "llanimation"  # old configs mean what they did
 
 

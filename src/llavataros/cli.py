@@ -22,7 +22,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 SHIPPED_MODEL = Path(__file__).resolve().parent / "assets" / "default"
 MODEL_HELP = (
-    "a shipped model by family (llanimation), a run folder, a model folder or "
+    "a shipped model by family (llanimation, diffusion), a run folder, a model folder or "
     "RUN/checkpoints/NAME.ckpt (default: the shipped llanimation model)"
 )
 

@@ -46,7 +46,10 @@ from llavataros.motion.timing import CORPUS_FPS
 FORMAT = "llavataros-llanimation"  # the format name of every checkpoint (kept for old readers)
 FORMAT_VERSION = 2  # 2: model.json names its family
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-SHIPPED_MODELS = {"llanimation": ASSETS / "default"}  # --model FAMILY selects these
+SHIPPED_MODELS = {  # --model FAMILY selects these
+    "llanimation": ASSETS / "default",
+    "diffusion": ASSETS / "diffusion",
+}
 WEIGHTS_NAME = "model.safetensors"
 METADATA_NAME = "model.json"
 TRAINING_SUFFIX = ".ckpt"  # trainer checkpoints in RUN/checkpoints (model.safe_state format)
