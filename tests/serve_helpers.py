@@ -41,7 +41,9 @@ class LiveServer:
         """True once no connection or session is open (within ``timeout`` seconds)."""
         stop = time.monotonic() + timeout
         while time.monotonic() < stop:
-            if not self.state.sessions and self.state.connections == 0:
+            batcher = self.state.batcher  # a push of a closed session may still be finishing
+            busy = batcher is not None and batcher.expected
+            if not self.state.sessions and self.state.connections == 0 and not busy:
                 return True
             time.sleep(0.05)
         return False
