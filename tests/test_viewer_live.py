@@ -92,7 +92,7 @@ def test_a_chosen_wav_streams_and_plays_in_sync(server, tmp_path):
     live = report["live"]
     duration = audio_duration(SPEECH)
     assert live["done"]["frames"] == round(duration * live["ready"]["fps"])
-    assert live["ready"]["words_hold_s"] == 3.0  # a file waits for its words (server default)
+    assert live["ready"]["words_hold_s"] == 0  # the viewer plays at once
     assert live["frames"] == live["done"]["frames"]
     assert abs(live["audioSeconds"] - duration) < 0.01  # the whole file went out
     heard = {w.lower().strip(".,") for w in live["words"]}  # live words from the server

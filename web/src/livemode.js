@@ -68,11 +68,11 @@ export class LiveMode {
     this._playAfterHold(client, source);
   }
 
-  /** Mode 2: an audio file (File or Blob), streamed at real-time pace and played in sync
-   * (the server's default words hold: playback starts later, semantic gestures see their words). */
+  /** Mode 2: an audio file (File or Blob), streamed at real-time pace and played in sync.
+   * No words hold either, so playback starts at once (a file's own words: `llavataros animate`). */
   async streamFile(file, { speed = 1 } = {}) {
     const samples = await decodeAudio(await file.arrayBuffer(), RATE);
-    const { client, rig, source } = await this._connect(file.name || "audio file", {});
+    const { client, rig, source } = await this._connect(file.name || "audio file", { wordsHoldS: 0 });
     const audio = new Audio(URL.createObjectURL(file));
     this.ui.player.load(new LiveDriver(rig, source, samples.length / RATE), audio);
     const pace = streamAtPace(samples, RATE, (chunk) => client.sendAudio(chunk), { speed });
