@@ -40,7 +40,7 @@ def test_the_shipped_diffusion_model_samples(animator):
     wrists = [5, 8]
     difference = np.abs(first[:, wrists, :3] - other[:, wrists, :3]).mean()
     assert difference > 0.01  # metres: two seeds, two different performances
-    speed = np.linalg.norm(np.diff(first[:, wrists, :3], axis=0), axis=-1) * 60
+    speed = np.linalg.norm(np.diff(first[:, wrists, :3], axis=0), axis=-1) * animator.default_fps
     assert 0.05 < speed.mean() < 1.0  # it gestures, at a human pace
 
 

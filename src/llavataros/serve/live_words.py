@@ -93,7 +93,7 @@ class LiveWords:
         self._busy = False  # a pass is running
         self._pending: Future | None = None  # the last background pass
         self.background = background
-        self.settled = 0.0  # stream time before which the words are final (see ``settled``)
+        self.settled = 0.0  # stream time before which the words are final (``settled_until``)
 
     @property
     def now(self) -> float:
