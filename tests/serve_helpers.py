@@ -60,11 +60,19 @@ def pcm(audio: np.ndarray) -> bytes:
 
 async def exchange(url: str, messages: list, timeout: float = 30.0) -> list[dict]:
     """Send ``messages`` (dict: JSON, str: raw text, bytes: binary) and collect every text
-    message the server sends until it closes."""
+    message the server sends until it closes. Replies are read while sending, so a server that
+    answers with an error and closes mid-stream is heard whatever the timing."""
     replies: list[dict] = []
     async with aiohttp.ClientSession() as http, http.ws_connect(url, max_msg_size=0) as ws:
+
+        async def read() -> None:
+            async for reply in ws:
+                if reply.type == aiohttp.WSMsgType.TEXT:
+                    replies.append(json.loads(reply.data))
+
+        reader = asyncio.create_task(read())
         for message in messages:
-            if ws.closed:
+            if ws.closed or reader.done():
                 break
             try:
                 if isinstance(message, dict):
@@ -76,9 +84,7 @@ async def exchange(url: str, messages: list, timeout: float = 30.0) -> list[dict
             except ConnectionError:
                 break
         async with asyncio.timeout(timeout):
-            async for reply in ws:
-                if reply.type == aiohttp.WSMsgType.TEXT:
-                    replies.append(json.loads(reply.data))
+            await reader
     return replies
 
 
