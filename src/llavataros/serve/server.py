@@ -116,6 +116,7 @@ class Connection:
         self.worker: asyncio.Task | None = None
         self.ended = False
         self.stopped = False  # the worker has exited: nothing more is queued
+        self.reporting = False  # the worker is sending an error and closing
 
     async def run(self) -> None:
         try:
@@ -200,11 +201,13 @@ class Connection:
                     await self.ws.close()
                     return
         except ProtocolError as error:
+            self.reporting = True
             await _fail(self.ws, error)
         except (ConnectionError, asyncio.CancelledError):
             raise
         except Exception as error:  # a bug must not take the server down: report, close
             log.exception("session failed")
+            self.reporting = True  # the reader's clean-up waits for the report, not cancels it
             await _fail(self.ws, ProtocolError("internal", f"{type(error).__name__}: {error}"))
         finally:  # free a reader waiting on a full queue; it queues nothing more
             self.stopped = True
@@ -241,7 +244,8 @@ class Connection:
         """After the socket closes: cancel the worker, forget the session (its stream state
         goes with it)."""
         if self.worker is not None:
-            self.worker.cancel()  # no-op when it has finished
+            if not self.reporting:  # its close() ends our read loop: let it finish the report
+                self.worker.cancel()  # no-op when it has finished
             with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):
                 await self.worker
         if self.session is not None:
