@@ -45,6 +45,7 @@ from llavataros.face.visemes import bilabial_intervals, viseme_ids, with_rests
 from llavataros.features.audio_encoders import ProsodyFeatures
 from llavataros.models.checkpoint import load_checkpoint, save_checkpoint
 from llavataros.models.face.config import FaceModelConfig
+from llavataros.models.face.losses import FaceLossWeights
 from llavataros.models.face.model import FaceSpeechModel
 from llavataros.models.face.stream import generate_face
 from llavataros.models.face.train import FaceTake, FaceTrainConfig, train_face
@@ -152,10 +153,16 @@ def main() -> None:
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--window", type=int, default=90, help="training window, frames")
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--squared", type=float, default=1.0, help="weight of the MSE term")
+    parser.add_argument("--absolute", type=float, default=0.0, help="weight of the MAE term")
+    parser.add_argument("--velocity", type=float, default=0.5, help="weight of the velocity term")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--stretch", type=float, default=0.0, help="speaking-rate augmentation")
+    parser.add_argument("--mel-shift", type=int, default=0, help="mel-band shift augmentation")
     parser.add_argument("--out", type=Path, default=Path("/tmp/llavataros-face"))
     parser.add_argument("--evaluate", type=Path, help="a saved face model: measure it, no training")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     started = time.perf_counter()
     real = {clip: real_clip(clip) for clip in CLIPS}
     real_train = [real[c] for c in CLIPS if c != HELD_OUT_CLIP]
@@ -192,7 +199,13 @@ def main() -> None:
         layers=tuple(args.layers.split(",")),
     )
     train_config = FaceTrainConfig(
-        steps=args.steps, seed=args.seed, window=args.window, batch=args.batch
+        steps=args.steps,
+        seed=args.seed,
+        window=args.window,
+        batch=args.batch,
+        stretch=args.stretch,
+        mel_shift=args.mel_shift,
+        loss=FaceLossWeights(position=args.squared, absolute=args.absolute, velocity=args.velocity),
     )
     started = time.perf_counter()
     if args.evaluate:

@@ -1,7 +1,7 @@
 """Training losses of the face model (issue 12; JambaTalk arXiv 2408.01627 section 3.3 uses
 a vertex MSE, a velocity term and a lip-reading term; ours work on ARKit weights).
 
-- weighted MSE over channels (:func:`llavataros.face.arkit.channel_weights`: jaw and mouth
+- weighted MSE and/or mean absolute error over channels (:func:`llavataros.face.arkit.channel_weights`: jaw and mouth
   heavier), with a ``(52,)`` validity mask so data that only solves the mouth (FACEGOOD) does
   not teach a frozen upper face;
 - velocity: MSE of frame-to-frame differences (same weights), against jitter and lag;
@@ -30,7 +30,8 @@ from llavataros.face.lips import (
 
 @dataclass(frozen=True)
 class FaceLossWeights:
-    position: float = 1.0
+    position: float = 1.0  # squared error: the mean of the weights the speech allows
+    absolute: float = 0.0  # absolute error: their median (channels mostly at rest stay at 0)
     velocity: float = 0.5
     closure: float = 0.5
 
@@ -60,7 +61,9 @@ def face_loss(
         scale = scale * valid.to(prediction)
     scale = torch.broadcast_to(scale, (prediction.shape[0], prediction.shape[-1]))[:, None]
     norm = scale.sum(-1).clamp(min=1e-6)  # (b, 1)
-    position = (((prediction - target) ** 2 * scale).sum(-1) / norm).mean()
+    error = prediction - target
+    position = ((error**2 * scale).sum(-1) / norm).mean()
+    absolute = ((error.abs() * scale).sum(-1) / norm).mean()
     velocity = prediction.new_zeros(())
     if prediction.shape[1] > 1:
         error = torch.diff(prediction, dim=1) - torch.diff(target, dim=1)
@@ -69,6 +72,16 @@ def face_loss(
     if bilabial is not None and bilabial.any():
         aperture = lip_aperture_torch(prediction)[bilabial]
         closure = torch.relu(aperture - 0.5 * CLOSURE_THRESHOLD).pow(2).mean()
-    total = weights.position * position + weights.velocity * velocity + weights.closure * closure
-    parts = {"position": position.item(), "velocity": velocity.item(), "closure": closure.item()}
+    total = (
+        weights.position * position
+        + weights.absolute * absolute
+        + weights.velocity * velocity
+        + weights.closure * closure
+    )
+    parts = {
+        "position": position.item(),
+        "absolute": absolute.item(),
+        "velocity": velocity.item(),
+        "closure": closure.item(),
+    }
     return total, parts

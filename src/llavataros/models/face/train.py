@@ -8,7 +8,10 @@ the model from its initial state, as the stream does at a sequence start, plus `
 real frames after it), replaces the visemes by "unknown" with probability
 ``phoneme_dropout`` so the model also works from audio alone, and shifts the log-mel and
 log-energy columns by a random gain (``gain_jitter`` natural-log units) so it does not learn
-the recording level.
+the recording level. Two more augmentations stand in for the speakers and speaking rates a
+few minutes of capture do not have: ``stretch`` resamples a window (features and targets
+together) to a speaking rate up to that fraction faster or slower, and ``mel_shift`` moves the
+log-mel bands up or down by up to that many bands (a crude vocal-tract-length change).
 """
 
 from __future__ import annotations
@@ -46,8 +49,38 @@ class FaceTrainConfig:
     phoneme_dropout: float = 0.5
     gain_jitter: float = 0.7
     gain_columns: int = 41  # log-mel (40) + log energy of ProsodyFeatures
+    mel_columns: int = 40
+    stretch: float = 0.0  # speaking-rate change, e.g. 0.15: 0.85x .. 1.15x
+    mel_shift: int = 0  # bands
     seed: int = 0
     loss: FaceLossWeights = FaceLossWeights()
+
+
+def _resampled(take: FaceTake, start: int, source: int, span: int) -> dict[str, np.ndarray]:
+    """Frames ``start .. start + source`` of a take stretched to ``span`` frames (linear for
+    features and weights, nearest for visemes and bilabial flags), padded at the end by
+    repeating the last frame if the take is shorter."""
+    positions = start + np.arange(span) * (source / span)
+    positions = np.minimum(positions, len(take.weights) - 1)
+    low = np.floor(positions).astype(np.int64)
+    high = np.minimum(low + 1, len(take.weights) - 1)
+    mix = (positions - low)[:, None].astype(np.float32)
+    nearest = np.minimum(np.round(positions).astype(np.int64), len(take.weights) - 1)
+    return {
+        "features": (take.features[low] * (1 - mix) + take.features[high] * mix).astype(np.float32),
+        "weights": (take.weights[low] * (1 - mix) + take.weights[high] * mix).astype(np.float32),
+        "visemes": take.visemes[nearest] if take.visemes is not None else np.zeros(span, np.int64),
+        "bilabial": take.bilabial[nearest] if take.bilabial is not None else np.zeros(span, bool),
+    }
+
+
+def _shift_bands(features: np.ndarray, bands: int, shift: int) -> None:
+    """Move the first ``bands`` columns by ``shift`` bands in place (edge bands repeated)."""
+    if shift == 0:
+        return
+    mels = features[:, :bands]
+    index = np.clip(np.arange(bands) - shift, 0, bands - 1)
+    features[:, :bands] = mels[:, index]
 
 
 def feature_statistics(takes: list[FaceTake]) -> tuple[np.ndarray, np.ndarray]:
@@ -83,22 +116,25 @@ def train_face(
         audio, target, valid, speaker, visemes, bilabial = [], [], [], [], [], []
         for pick in picks:
             take = takes[pick]
-            start = int(rng.integers(0, max(1, len(take.weights) - span)))
-            features = take.features[start : start + span].copy()
+            rate = 1.0 + rng.uniform(-1, 1) * config.stretch
+            source = min(len(take.weights), max(2, int(round(span * rate))))
+            start = int(rng.integers(0, max(1, len(take.weights) - source + 1)))
+            picked = _resampled(take, start, source, span)
+            features = picked["features"]
             features[:, : config.gain_columns] += rng.uniform(-1, 1) * config.gain_jitter
+            if config.mel_shift:
+                _shift_bands(
+                    features,
+                    config.mel_columns,
+                    rng.integers(-config.mel_shift, config.mel_shift + 1),
+                )
             audio.append(features)
-            target.append(take.weights[start : start + config.window])
+            target.append(picked["weights"][: config.window])
             valid.append(take.valid)
             speaker.append(take.speaker)
             known = take.visemes is not None and rng.random() >= config.phoneme_dropout
-            visemes.append(
-                take.visemes[start : start + span] if known else np.zeros(span, dtype=np.int64)
-            )
-            bilabial.append(
-                take.bilabial[start : start + config.window]
-                if take.bilabial is not None
-                else np.zeros(config.window, dtype=bool)
-            )
+            visemes.append(picked["visemes"] if known else np.zeros(span, dtype=np.int64))
+            bilabial.append(picked["bilabial"][: config.window])
         prediction, _ = model(
             torch.tensor(np.stack(audio)),
             torch.tensor(speaker),
