@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,6 +13,7 @@ from llavataros.models.face.losses import FaceLossWeights, face_loss
 from llavataros.models.face.mamba import MambaLayer, selective_scan_chunked, selective_scan_loop
 from llavataros.models.face.network import FaceModel, rotate
 from llavataros.models.face.stream import FaceStream, generate_face
+from llavataros.models.face.train import FaceTake, shift_bands, stretched_window
 
 AUDIO_DIM = 6
 
@@ -192,6 +194,40 @@ def test_loss_known_answers():
     )
     assert parts["closure"] == pytest.approx((0.5 - 0.05) ** 2)
     assert loss.item() == pytest.approx(parts["closure"])
+    loss, parts = face_loss(
+        prediction, target, weights, weights=FaceLossWeights(0, 0, 0, absolute=1)
+    )
+    assert parts["absolute"] == pytest.approx(
+        (weights[index("jawOpen")] * 0.5 / weights.sum()).item()
+    )
+    assert loss.item() == pytest.approx(parts["absolute"])
+
+
+def test_training_windows_stretch_andshift_bands():
+    frames = 40
+    take = FaceTake(
+        features=np.arange(frames, dtype=np.float32)[:, None].repeat(3, axis=1),
+        weights=np.linspace(0, 1, frames, dtype=np.float32)[:, None].repeat(52, axis=1),
+        valid=np.ones(52, bool),
+        visemes=np.arange(frames),
+        bilabial=np.arange(frames) % 2 == 0,
+    )
+    same = stretched_window(take, 5, 10, 10)  # no stretch: the frames themselves
+    assert np.array_equal(same["features"][:, 0], np.arange(5, 15))
+    assert np.array_equal(same["visemes"], np.arange(5, 15))
+    slower = stretched_window(take, 5, 10, 20)  # 10 frames spread over 20: half-frame steps
+    assert np.allclose(slower["features"][:, 0], 5 + 0.5 * np.arange(20))
+    assert np.allclose(
+        slower["weights"][:, 0],
+        np.interp(5 + 0.5 * np.arange(20), np.arange(frames), take.weights[:, 0]),
+    )
+    faster = stretched_window(take, 30, 20, 10)  # past the end: the last frame repeats
+    assert np.allclose(faster["features"][:, 0], np.minimum(30 + 2 * np.arange(10), frames - 1))
+    bands = np.array([[0, 1, 2, 3, 9]], dtype=np.float32)
+    shift_bands(bands, 4, 1)  # up one band: the lowest repeats; column 4 is not a band
+    assert bands.tolist() == [[0, 0, 1, 2, 9]]
+    shift_bands(bands, 4, -2)
+    assert bands.tolist() == [[1, 2, 2, 2, 9]]
 
 
 def test_gradients_reach_every_parameter():

@@ -1,9 +1,11 @@
 """Training losses of the face model (issue 12; JambaTalk arXiv 2408.01627 section 3.3 uses
 a vertex MSE, a velocity term and a lip-reading term; ours work on ARKit weights).
 
-- weighted MSE and/or mean absolute error over channels (:func:`llavataros.face.arkit.channel_weights`: jaw and mouth
-  heavier), with a ``(52,)`` validity mask so data that only solves the mouth (FACEGOOD) does
-  not teach a frozen upper face;
+- weighted MSE and/or mean absolute error over channels
+  (:func:`llavataros.face.arkit.channel_weights`: jaw and mouth heavier), with a ``(52,)``
+  validity mask so data that only solves the mouth (FACEGOOD) does not teach a frozen upper
+  face. MSE learns the mean of the weights the speech allows, absolute error their median:
+  on the real clips most mouth channels rest at 0 most of the time, which the median keeps;
 - velocity: MSE of frame-to-frame differences (same weights), against jitter and lag;
 - lip closure on bilabials: on frames inside p, b, m (known only where phonemes are aligned)
   the lip aperture of :func:`llavataros.face.lips.lip_aperture` is pushed below the
@@ -31,9 +33,9 @@ from llavataros.face.lips import (
 @dataclass(frozen=True)
 class FaceLossWeights:
     position: float = 1.0  # squared error: the mean of the weights the speech allows
-    absolute: float = 0.0  # absolute error: their median (channels mostly at rest stay at 0)
     velocity: float = 0.5
     closure: float = 0.5
+    absolute: float = 0.0  # absolute error: their median (channels mostly at rest stay at 0)
 
 
 def lip_aperture_torch(weights: torch.Tensor) -> torch.Tensor:

@@ -56,7 +56,7 @@ class FaceTrainConfig:
     loss: FaceLossWeights = FaceLossWeights()
 
 
-def _resampled(take: FaceTake, start: int, source: int, span: int) -> dict[str, np.ndarray]:
+def stretched_window(take: FaceTake, start: int, source: int, span: int) -> dict[str, np.ndarray]:
     """Frames ``start .. start + source`` of a take stretched to ``span`` frames (linear for
     features and weights, nearest for visemes and bilabial flags), padded at the end by
     repeating the last frame if the take is shorter."""
@@ -74,7 +74,7 @@ def _resampled(take: FaceTake, start: int, source: int, span: int) -> dict[str, 
     }
 
 
-def _shift_bands(features: np.ndarray, bands: int, shift: int) -> None:
+def shift_bands(features: np.ndarray, bands: int, shift: int) -> None:
     """Move the first ``bands`` columns by ``shift`` bands in place (edge bands repeated)."""
     if shift == 0:
         return
@@ -119,11 +119,11 @@ def train_face(
             rate = 1.0 + rng.uniform(-1, 1) * config.stretch
             source = min(len(take.weights), max(2, int(round(span * rate))))
             start = int(rng.integers(0, max(1, len(take.weights) - source + 1)))
-            picked = _resampled(take, start, source, span)
+            picked = stretched_window(take, start, source, span)
             features = picked["features"]
             features[:, : config.gain_columns] += rng.uniform(-1, 1) * config.gain_jitter
             if config.mel_shift:
-                _shift_bands(
+                shift_bands(
                     features,
                     config.mel_columns,
                     rng.integers(-config.mel_shift, config.mel_shift + 1),
