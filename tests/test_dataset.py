@@ -103,6 +103,13 @@ def test_index_finds_takes_words_and_groups(corpus):
     assert base_name("001_Neutral_0_mirror_x_1_0") == "001_Neutral_0_x_1_0"
 
 
+def test_a_takes_face_is_not_a_take(corpus):
+    """synth-corpus and animate write NAME.face.npy beside NAME.npy: it is the take's face."""
+    np.save(corpus / "001_Happy_0_x_1_0.face.npy", np.zeros((20, 52), np.float32))
+    names = [r.name for r in index_takes(corpus)]
+    assert len(names) == 8 and "001_Happy_0_x_1_0.face" not in names
+
+
 def test_index_prefers_textgrid_and_reads_metadata_style(corpus):
     name = "002_Sad_0_x_1_0"
     (corpus / f"{name}.TextGrid").write_text("placeholder")

@@ -147,6 +147,9 @@ def test_bins_are_fixed_and_increasing():
 def test_bad_input(tmp_path):
     with pytest.raises(InputError):
         load_motions(tmp_path)  # no takes
+    np.save(tmp_path / "talk.face.npy", np.zeros((30, 52), np.float32))
+    with pytest.raises(InputError, match="no .npy takes"):
+        load_motions(tmp_path)  # a face alone is not a take
     with pytest.raises(InputError):
         score_realism([], [motion_of(standing(10), 30.0)])
     with pytest.raises(InputError):

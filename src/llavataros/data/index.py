@@ -19,6 +19,7 @@ import numpy as np
 from llavataros.errors import InputError
 from llavataros.features.speaker import style_from_take_name
 from llavataros.motion.skeleton import NUM_JOINTS
+from llavataros.motion.take import motion_paths
 from llavataros.speech.words import Transcript
 
 SPLITS = ("train", "validation", "test")
@@ -58,7 +59,8 @@ def read_transcript(record: TakeRecord) -> Transcript | None:
 
 
 def index_takes(data_dir: str | Path) -> list[TakeRecord]:
-    """Every ``NAME.npy`` take in ``data_dir`` (not recursive), sorted by name.
+    """Every ``NAME.npy`` take in ``data_dir`` (not recursive, faces ``NAME.face.npy`` aside),
+    sorted by name.
 
     Raises InputError for a missing folder, a folder without takes, a take without its
     ``NAME.wav``, a motion file that is not a ``(T, 9, 7)`` array or an unreadable wav.
@@ -66,7 +68,7 @@ def index_takes(data_dir: str | Path) -> list[TakeRecord]:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise InputError(data_dir, "data folder not found")
-    motions = sorted(data_dir.glob("*.npy"))
+    motions = motion_paths(data_dir)
     if not motions:
         raise InputError(data_dir, "no takes (NAME.npy + NAME.wav) in the data folder")
     return [_record(path) for path in motions]

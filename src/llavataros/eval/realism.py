@@ -42,7 +42,7 @@ from llavataros.errors import InputError
 from llavataros.eval.metrics import hellinger_distance, resample_positions, speed_bins
 from llavataros.gestures.detectors import to_body
 from llavataros.motion.skeleton import LEFT_WRIST, RIGHT_WRIST, SPINE2
-from llavataros.motion.take import Motion, load_take
+from llavataros.motion.take import Motion, load_take, motion_paths
 
 COMMON_FPS = 30.0  # Hz every take is resampled to before measuring
 HIGH_FREQUENCY = 3.0  # Hz; wrist-velocity power above this counts as "snappy"
@@ -273,7 +273,7 @@ def load_motions(folder: str | Path, fps: float | None = None) -> list[Motion]:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, "not a folder of takes")
-    paths = sorted(folder.glob("*.npy"))
+    paths = motion_paths(folder)
     if not paths:
         raise InputError(folder, "no .npy takes in this folder")
     return [load_take(path, fps=fps) for path in paths]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from llavataros.errors import InputError
+from llavataros.face.take import FACE_SUFFIX
 from llavataros.motion import rotations
 from llavataros.motion.kinematics import forward_kinematics
 from llavataros.motion.skeleton import AVATAROS, NUM_JOINTS, Skeleton
@@ -72,6 +73,12 @@ class Motion:
         return replace(
             self, positions=self.positions[start:stop], rotations=self.rotations[start:stop]
         )
+
+
+def motion_paths(folder: Path) -> list[Path]:
+    """The ``NAME.npy`` takes in ``folder`` (not recursive), sorted by name; a take's face
+    (``NAME.face.npy``, written beside it by ``animate`` and ``synth-corpus``) is not a take."""
+    return sorted(p for p in Path(folder).glob("*.npy") if not p.name.endswith(FACE_SUFFIX))
 
 
 def validate_array(array: np.ndarray, source: str | Path) -> np.ndarray:
