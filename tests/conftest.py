@@ -1,4 +1,5 @@
-"""Shared fixtures: the AvatarOS sample take (skipped with a reason where absent)."""
+"""Shared fixtures: the AvatarOS sample take and the FACEGOOD clips (skipped with a reason
+where absent)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from llavataros.face.facegood import TABLE_FILE
+
 torch.set_num_threads(1)
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "avataros-sample"
 SAMPLE_NAME = "001_Neutral_0_mirror_x_1_0"
+FACEGOOD = Path(__file__).resolve().parents[2] / "shared" / "data" / "facegood"
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +37,10 @@ def sample_wav(sample_dir) -> Path:
 @pytest.fixture(scope="session")
 def sample_textgrid(sample_dir) -> Path:
     return sample_dir / f"{SAMPLE_NAME}.TextGrid"
+
+
+@pytest.fixture(scope="session")
+def facegood_dir() -> Path:
+    if not (FACEGOOD / TABLE_FILE).exists():
+        pytest.skip(f"FACEGOOD clips not found at {FACEGOOD} (team machines have them)")
+    return FACEGOOD

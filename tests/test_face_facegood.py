@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -22,15 +20,6 @@ from llavataros.face.facegood import (
     read_arkit_table,
 )
 from llavataros.speech.audio import load_audio
-
-FACEGOOD = Path(__file__).resolve().parents[2] / "shared" / "data" / "facegood"
-
-
-@pytest.fixture(scope="module")
-def facegood_dir() -> Path:
-    if not (FACEGOOD / TABLE_FILE).exists():
-        pytest.skip(f"FACEGOOD clips not found at {FACEGOOD} (team machines have them)")
-    return FACEGOOD
 
 
 def test_parse_expression():

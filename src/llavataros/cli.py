@@ -51,6 +51,15 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _face_model(option: str | None):
+    """``--face-model``: None -> the shipped face model, 'none' -> no face model."""
+    from llavataros.pipeline.learned_mouth import SHIPPED_FACE_MODEL
+
+    if option is None:
+        return SHIPPED_FACE_MODEL
+    return None if option.lower() == "none" else option
+
+
 def _cmd_features(args: argparse.Namespace) -> int:
     from llavataros.data.prepare import compute_corpus_features
 
@@ -175,6 +184,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
             text_model=args.text_model,
             audio_model=args.audio_model,
             threads=args.threads,
+            face_model=_face_model(args.face_model),
         )
         animator.set_sampling(**_sampling(args))
     for item in checked.inputs:
@@ -387,6 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-video", action="store_true", help="skip the .mp4")
     p.add_argument("--no-face", action="store_true", help="skip NAME.face.npy and NAME.face.csv")
     p.add_argument("--no-smooth", action="store_true", help="skip Savitzky-Golay smoothing")
+    p.add_argument(
+        "--face-model",
+        help="face model folder whose mouth animates speech without known words (default: the "
+        "shipped one; 'none': a jaw that follows loudness)",
+    )
     p.add_argument("--gltf", action="store_true", help="also write NAME.glb (skinned avatar)")
     p.add_argument("--text-model", help="transformers model folder for word vectors")
     p.add_argument("--audio-model", help="transformers speech encoder folder (WavLM, wav2vec 2.0)")

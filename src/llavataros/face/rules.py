@@ -50,8 +50,10 @@ class RuleFace:
         seed: int = 0,
         blinks_per_minute: float = 17.0,
         sample_rate: int = 16000,
+        mouth=None,
     ):
         self.fps, self.seed, self.sample_rate = float(fps), seed, sample_rate
+        self.mouth = mouth  # a learned mouth for frames without words (else the loudness jaw)
         self.half = max(1, int(round(sample_rate / fps)))  # samples each side of a frame
         self.audio = np.zeros(0, dtype=np.float32)  # received audio not yet forgotten
         self.audio_offset = 0  # absolute index of self.audio[0]
@@ -75,6 +77,8 @@ class RuleFace:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         self.audio = np.concatenate([self.audio, samples])
         self.samples_in += len(samples)
+        if self.mouth is not None:
+            self.mouth.add_audio(samples)
 
     def add_speech(
         self, phonemes: Phonemes, spans: list[tuple[float, float]], accents: list[float]
@@ -87,12 +91,18 @@ class RuleFace:
     def finish(self) -> None:
         """No more audio: the last frames' loudness windows end at the last sample."""
         self.finished = True
+        if self.mouth is not None:
+            self.mouth.finish()
 
     def ready_frames(self) -> int:
-        """Frames whose loudness window has fully arrived (all of them after :meth:`finish`)."""
+        """Frames whose loudness window (and learned mouth) has fully arrived (all of them
+        after :meth:`finish`)."""
         if self.finished:
             return 10**12
-        return max(0, int(np.floor((self.samples_in - self.half) * self.fps / self.sample_rate)))
+        ready = int(np.floor((self.samples_in - self.half) * self.fps / self.sample_rate))
+        if self.mouth is not None:
+            ready = min(ready, self.mouth.ready_frames())
+        return max(0, ready)
 
     def frames(self, stop: int) -> np.ndarray:
         """Rows ``[frames_out, stop)`` as ``(n, 52)`` float32 in [0, 1]."""
@@ -122,12 +132,10 @@ class RuleFace:
         return levels
 
     def _mouth(self, first: int, count: int, times: np.ndarray) -> np.ndarray:
-        levels = self._levels(first, count)
-        loudest = np.maximum.accumulate(np.maximum(levels, self.loudest))
-        self.loudest = float(loudest[-1])
-        reference = loudest - HEADROOM_DB
-        jaw = np.zeros((count, NUM_BLENDSHAPES))
-        jaw[:, JAW_OPEN] = MAX_OPEN * np.clip((levels - reference + RANGE_DB) / RANGE_DB, 0, 1)
+        if self.mouth is not None:
+            jaw = self.mouth.frames(first, count).astype(np.float64)
+        else:
+            jaw = self._loudness_jaw(first, count)
         if not self.spans:
             return jaw
         margin = CUTOFF + 1.0 / self.fps  # viseme_face measures from half a frame inside
@@ -139,6 +147,15 @@ class RuleFace:
             distance = np.minimum(distance, np.maximum(np.maximum(start - times, times - end), 0))
         known = np.clip(1.0 - distance / BLEND, 0.0, 1.0)[:, None]  # (t, 1)
         return known * visemes + (1.0 - known) * jaw
+
+    def _loudness_jaw(self, first: int, count: int) -> np.ndarray:
+        levels = self._levels(first, count)
+        loudest = np.maximum.accumulate(np.maximum(levels, self.loudest))
+        self.loudest = float(loudest[-1])
+        reference = loudest - HEADROOM_DB
+        jaw = np.zeros((count, NUM_BLENDSHAPES))
+        jaw[:, JAW_OPEN] = MAX_OPEN * np.clip((levels - reference + RANGE_DB) / RANGE_DB, 0, 1)
+        return jaw
 
     def _upper(self, times: np.ndarray) -> np.ndarray:
         face = np.zeros((len(times), NUM_BLENDSHAPES))

@@ -34,12 +34,14 @@ from llavataros.features.frames import FeatureExtractor, FrameFeatures
 from llavataros.features.speaker import SpeakerVocabulary
 from llavataros.models.base import FrameInputs, SpeechModel
 from llavataros.models.checkpoint import ModelMetadata, load_checkpoint, resolve_model_path
+from llavataros.models.face.network import FaceModel
 from llavataros.models.geometry import output_to_motion
 from llavataros.motion.bvh import write_bvh
 from llavataros.motion.skeleton import Skeleton
 from llavataros.motion.take import Motion, save_take
 from llavataros.motion.timing import frame_count
 from llavataros.pipeline.face import speech_face
+from llavataros.pipeline.learned_mouth import SHIPPED_FACE_MODEL, load_face_model
 from llavataros.pipeline.postprocess import assemble_motion
 from llavataros.pipeline.preflight import output_fps
 from llavataros.pipeline.progress import STAGES
@@ -82,6 +84,7 @@ class Animator:
     transcriber: object | None = None
     aligner: object | None = None
     threads: int = 1
+    face_model: FaceModel | None = None  # the mouth where no words are known (None: loudness)
 
     @classmethod
     def load(
@@ -90,10 +93,13 @@ class Animator:
         text_model: str | Path | None = None,
         audio_model: str | Path | None = None,
         threads: int = 1,
+        face_model: str | Path | None = SHIPPED_FACE_MODEL,
     ) -> Animator:
         """Load a model and its feature extractor once. ``threads``: torch CPU threads; one is
         fastest for the default-size model, and robust on a shared machine (two threads were
-        up to 60 times slower per call when another process took a core)."""
+        up to 60 times slower per call when another process took a core). ``face_model``: the
+        face checkpoint whose mouth animates speech without known words (default: the shipped
+        one; None: a loudness-driven jaw)."""
         if threads < 1:
             raise InputError(None, f"threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)
@@ -119,7 +125,8 @@ class Animator:
                 f"audio features are {extractor.audio_dim}-d, the "
                 f"model expects {network.config.audio_dim}-d",
             )
-        return cls(network, metadata, extractor, threads=threads)
+        face = load_face_model(face_model) if face_model is not None else None
+        return cls(network, metadata, extractor, threads=threads, face_model=face)
 
     def set_sampling(
         self, steps: int | None = None, guidance: float | None = None, seed: int | None = None
@@ -258,7 +265,9 @@ class Animator:
         lap("postprocess")
         weights, source = None, None
         if face:
-            weights, source = speech_face(samples, words.words, motion.num_frames, fps)
+            weights, source = speech_face(
+                samples, words.words, motion.num_frames, fps, face_model=self.face_model
+            )
             lap("face")
         return AnimationResult(motion, words, timings, weights, source)
 

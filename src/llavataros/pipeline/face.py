@@ -1,5 +1,6 @@
 """The face of ``animate`` and the stream: timed words -> phonemes -> the rule-based face
-(:mod:`llavataros.face.rules`), while no face model is shipped.
+(:mod:`llavataros.face.rules`), with the shipped face model's mouth
+(:mod:`llavataros.pipeline.learned_mouth`) where no words are known.
 
 Phonemes of a word come from the CMU pronouncing dictionary bundled with pocketsphinx (the
 aligner's own), else from spelling rules (:func:`llavataros.speech.align.letter_to_sound`);
@@ -27,6 +28,7 @@ from llavataros.speech.words import Word
 PHRASE_PAUSE, LONG_WORD, ACCENT_GAP = 0.3, 7, 1.5
 REST_GAP = 0.06  # s: a pause between words this long gets the rest shape
 SOURCE_VISEMES, SOURCE_LOUDNESS = "visemes+loudness", "loudness"
+SOURCE_VISEMES_MODEL, SOURCE_MODEL = "visemes+model", "model"
 
 
 @functools.cache
@@ -60,6 +62,15 @@ def word_phonemes(word: Word) -> Phonemes:
     return [(p, float(a), float(b)) for p, a, b in zip(phones, edges[:-1], edges[1:], strict=True)]
 
 
+def learned_mouth(face_model, fps: float):
+    """A fresh :class:`~llavataros.pipeline.learned_mouth.LearnedMouth` (None without a model)."""
+    if face_model is None:
+        return None
+    from llavataros.pipeline.learned_mouth import LearnedMouth
+
+    return LearnedMouth(face_model, fps)
+
+
 class FaceWords:
     """Turns words, in order, into phonemes, word spans and accents for a :class:`RuleFace`."""
 
@@ -88,15 +99,26 @@ class FaceWords:
 
 
 def face_source(face: RuleFace) -> str:
-    """What drove the mouth: ``visemes+loudness`` with known words, else ``loudness``."""
+    """What drove the mouth: visemes where words are known, and elsewhere the face model
+    (``visemes+model``, ``model``) or, without one, loudness (``visemes+loudness``,
+    ``loudness``)."""
+    if face.mouth is not None:
+        return SOURCE_VISEMES_MODEL if face.has_speech else SOURCE_MODEL
     return SOURCE_VISEMES if face.has_speech else SOURCE_LOUDNESS
 
 
 def speech_face(
-    audio: np.ndarray, words: Iterable[Word], num_frames: int, fps: float, seed: int = 0
+    audio: np.ndarray,
+    words: Iterable[Word],
+    num_frames: int,
+    fps: float,
+    seed: int = 0,
+    face_model=None,
 ) -> tuple[np.ndarray, str]:
-    """``(num_frames, 52)`` float32 face of a recording (16 kHz) and its source name."""
-    face = RuleFace(fps, seed)
+    """``(num_frames, 52)`` float32 face of a recording (16 kHz) and its source name;
+    ``face_model`` (a :class:`~llavataros.models.face.network.FaceModel`) gives the mouth
+    where no words are known (None: the loudness jaw)."""
+    face = RuleFace(fps, seed, mouth=learned_mouth(face_model, fps))
     face.add_audio(audio)
     FaceWords().add(face, words)
     face.finish()

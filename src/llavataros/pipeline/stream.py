@@ -40,7 +40,7 @@ from llavataros.features.text_encoders import expand_words, frame_word_index
 from llavataros.models.base import ModelStream
 from llavataros.motion.timing import frame_count
 from llavataros.pipeline.animate import Animator, silence_frames, with_silence
-from llavataros.pipeline.face import FaceWords
+from llavataros.pipeline.face import FaceWords, learned_mouth
 from llavataros.pipeline.postprocess import MotionAssembler
 from llavataros.pipeline.preflight import output_fps
 from llavataros.speech.audio import SAMPLE_RATE
@@ -103,7 +103,8 @@ class AnimationStream:
         self.samples_in = 0
         self.features_out = 0  # model frames whose features went to the model
         self.finished = False
-        self.face = RuleFace(self.fps) if face else None
+        mouth = learned_mouth(animator.face_model, self.fps) if face else None
+        self.face = RuleFace(self.fps, mouth=mouth) if face else None
         self.face_words = FaceWords()
         if self.face is not None:
             self.face_words.add(self.face, self.words)
