@@ -61,7 +61,7 @@ def test_animate_follows_the_output_contract(animator, speech, fps):
     assert result.transcript == transcript
     assert set(result.timings) >= {"words", "features", "model", "postprocess", "face"}
     assert result.face.shape == (result.motion.num_frames, 52)
-    assert result.face.dtype == np.float32 and result.face_source == "visemes+loudness"
+    assert result.face.dtype == np.float32 and result.face_source == "visemes+model"
 
 
 def test_animate_to_files_writes_every_output_and_nothing_partial(animator, tmp_path):
@@ -71,7 +71,7 @@ def test_animate_to_files_writes_every_output_and_nothing_partial(animator, tmp_
     names = ["hello.bvh", "hello.face.csv", "hello.face.npy", "hello.json", "hello.npy"]
     assert sorted(p.name for p in written) == [*names, "hello.words.json"]
     metadata = json.loads((tmp_path / "hello.json").read_text())
-    assert metadata == {"fps": 60.0, "face": "visemes+loudness"}
+    assert metadata == {"fps": 60.0, "face": "visemes+model"}
     array = np.load(tmp_path / "hello.npy")
     assert array.dtype == np.float32 and array.shape[1:] == (9, 7)
     face = np.load(tmp_path / "hello.face.npy")
@@ -135,7 +135,8 @@ def test_stream_equals_offline(animator, speech, chunk):
     assert np.abs(streamed - offline).max() < 1e-4
     assert sum(len(p.body) > 0 for p in pieces[:-1]) > 0  # frames come out before the end
     assert all(len(p.face) == len(p.body) for p in pieces)  # face frames with body frames
-    assert np.array_equal(np.concatenate([p.face for p in pieces]), result.face)
+    # the learned mouth's model runs in other chunks: equal to float round-off
+    np.testing.assert_allclose(np.concatenate([p.face for p in pieces]), result.face, atol=1e-5)
 
 
 @pytest.mark.parametrize("fps", [30.0, 60.0, 24.0])

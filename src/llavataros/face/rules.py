@@ -94,6 +94,12 @@ class RuleFace:
         if self.mouth is not None:
             self.mouth.finish()
 
+    @property
+    def latency_seconds(self) -> float:
+        """Speech time a frame waits for: its loudness window, or the learned mouth's wait."""
+        loudness = 1.0 / self.fps + self.half / self.sample_rate
+        return max(loudness, self.mouth.latency_seconds) if self.mouth else loudness
+
     def ready_frames(self) -> int:
         """Frames whose loudness window (and learned mouth) has fully arrived (all of them
         after :meth:`finish`)."""

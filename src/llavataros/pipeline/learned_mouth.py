@@ -92,7 +92,8 @@ class LearnedMouth:
         if self.finished:
             return 10**12
         done = self.outputs_offset + len(self.outputs)  # model frames computed
-        return max(0, math.floor((done - 2) * self.fps / self.model_fps) + 1)
+        # frame k interpolates model frames floor(k * model_fps / fps) and the one after it
+        return max(0, math.ceil((done - 1) * self.fps / self.model_fps - 1e-9))
 
     def frames(self, first: int, count: int) -> np.ndarray:
         """Output frames ``first .. first + count - 1`` ``(count, 52)`` float32 (lower face

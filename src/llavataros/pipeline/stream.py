@@ -38,6 +38,7 @@ from llavataros.face.rules import RuleFace
 from llavataros.features.streaming import StreamingAudioEncoder
 from llavataros.features.text_encoders import expand_words, frame_word_index
 from llavataros.models.base import ModelStream
+from llavataros.motion.skeleton import NUM_JOINTS
 from llavataros.motion.timing import frame_count
 from llavataros.pipeline.animate import Animator, silence_frames, with_silence
 from llavataros.pipeline.face import FaceWords, learned_mouth
@@ -105,6 +106,7 @@ class AnimationStream:
         self.finished = False
         mouth = learned_mouth(animator.face_model, self.fps) if face else None
         self.face = RuleFace(self.fps, mouth=mouth) if face else None
+        self._waiting = np.zeros((0, NUM_JOINTS, 7), np.float32)  # body frames awaiting faces
         self.face_words = FaceWords()
         if self.face is not None:
             self.face_words.add(self.face, self.words)
@@ -156,19 +158,27 @@ class AnimationStream:
         """Speech time by which released frames lag the audio received, at most (excluding
         compute and the first frames, which wait for a whole smoothing window): the model's
         lookahead, the audio context of its last feature frame, the smoothing window and the
-        wait for the next model frame when output frames fall between two."""
+        wait for the next model frame when output frames fall between two; or the face's wait
+        (:attr:`RuleFace.latency_seconds`) when that is longer."""
         lookahead = self.model_stream.latency_frames / self.model_fps
         context = self.encoder.context_samples() / SAMPLE_RATE
         smoothing = self.assembler.latency_frames / self.fps
-        return lookahead + context + smoothing + self.assembler.interpolation_seconds
+        body = lookahead + context + smoothing + self.assembler.interpolation_seconds
+        return body if self.face is None else max(body, self.face.latency_seconds)
 
     # -- stages ---------------------------------------------------------------------------
     def _with_face(self, body: np.ndarray) -> StreamFrames:
-        """The face frames for the body frames just released (their audio has arrived: body
-        frames lag the audio by the model's lookahead)."""
+        """Body frames with their face frames: a body frame waits for its face when the face
+        needs more audio than the body (a gesture model with a short lookahead)."""
         if self.face is None:
             return StreamFrames(body, None)
-        return StreamFrames(body, self.face.frames(self.face.frames_out + len(body)))
+        waiting = np.concatenate([self._waiting, body]) if len(self._waiting) else body
+        count = len(waiting)
+        if not self.finished:
+            count = min(count, self.face.ready_frames() - self.face.frames_out)
+        self._waiting = waiting[count:]
+        face = self.face.frames(self.face.frames_out + count)
+        return StreamFrames(waiting[:count], face)
 
     def _advance(self, feature_frames: int) -> np.ndarray:
         """Send features up to ``feature_frames`` to the model; return output frames now final."""
