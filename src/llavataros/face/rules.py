@@ -1,4 +1,5 @@
-"""The rule-based face of ``animate`` and the stream when no face model is shipped (issue 12).
+"""The rule-based face of ``animate`` and the stream (issue 12), with a learned mouth in place
+of the loudness jaw when one is given (``mouth``, :mod:`llavataros.pipeline.learned_mouth`).
 
 - Mouth: where words are known, visemes from their phonemes (:func:`~.baselines.viseme_face`:
   coarticulation by dominance blending, lips closed through p, b, m); elsewhere (no
