@@ -86,13 +86,29 @@ def test_never_ahead_of_the_audio(model):
     mouth, other = LearnedMouth(model, 60.0), LearnedMouth(model, 60.0)
     mouth.add_audio(audio[: RATE * 2])
     ready = mouth.ready_frames()
-    assert 0 < ready <= (2.0 - mouth.latency_seconds) * 60 + 2
+    assert 0 < ready <= (2.0 - 0.05 - 4 / 30) * 60 + 1  # context, lookahead 3 + 1 frames
     first = mouth.frames(0, ready)
     other.add_audio(changed)
     other.finish()
     np.testing.assert_allclose(other.frames(0, ready), first, atol=1e-5)
     with pytest.raises(RuntimeError, match="not heard"):
         mouth.frames(ready, 1)
+
+
+@pytest.mark.parametrize("fps", [24.0, 60.0])
+def test_latency_is_an_upper_bound(model, fps):
+    """Fed 1 ms at a time, each frame comes out within ``latency_seconds`` of its time."""
+    audio, step = speech(2.0), 16
+    mouth, out, lead = LearnedMouth(model, fps), 0, []
+    for start in range(0, len(audio), step):
+        mouth.add_audio(audio[start : start + step])
+        ready = min(mouth.ready_frames(), round(2.0 * fps))
+        lead += [(start + step) / RATE - k / fps for k in range(out, ready)]
+        mouth.frames(out, ready - out)
+        out = ready
+    assert len(lead) > fps
+    assert max(lead) <= mouth.latency_seconds + step / RATE + 1e-9
+    assert max(lead) > mouth.latency_seconds - 1.5 / 30  # the bound is reached or nearly
 
 
 def test_rule_face_takes_the_model_where_no_words_are_known(model):

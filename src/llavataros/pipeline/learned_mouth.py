@@ -7,8 +7,9 @@ clip, jawOpen r 0.82 against 0.75 for the loudness jaw) and moves the lips too. 
 are known the visemes stay in charge, blinks and brows stay with the rules.
 
 :class:`LearnedMouth` is incremental: audio goes in with :meth:`~LearnedMouth.add_audio`, and
-a model frame (at the model's fps) is computed once the audio its features read has arrived
-(:meth:`ProsodyFeatures.extract_range`) and its lookahead frames exist
+model frames (at the model's fps) are computed, ``batch_frames`` at a time, once the audio
+their features read has arrived (:meth:`ProsodyFeatures.extract_range`) and their lookahead
+frames exist
 (:class:`~llavataros.models.face.stream.FaceStream`); output frames at any fps interpolate the
 two model frames around them. Fed all audio at once or in chunks, it gives the same frames
 (to float round-off), so the stream's face equals ``animate``'s.
@@ -48,8 +49,11 @@ def load_face_model(path: str | Path | None = None) -> FaceModel:
 class LearnedMouth:
     """Lower-face weights ``(n, 52)`` at ``fps`` from 16 kHz audio, computed as audio arrives."""
 
-    def __init__(self, model: FaceModel, fps: float, speaker: int = REAL_SPEAKER):
+    def __init__(
+        self, model: FaceModel, fps: float, speaker: int = REAL_SPEAKER, batch_frames: int = 6
+    ):
         self.fps = float(fps)
+        self.batch_frames = batch_frames  # model frames run together (a call costs ~ the same)
         self.model_fps = float(model.config.fps)
         self.encoder = ProsodyFeatures(self.model_fps)
         self.stream = FaceStream(model)
@@ -66,10 +70,11 @@ class LearnedMouth:
 
     @property
     def latency_seconds(self) -> float:
-        """Speech time an output frame waits for: the features' audio context, the model's
-        lookahead and the next model frame."""
+        """Speech time an output frame waits for, at most: the features' audio context, the
+        model's lookahead, the next model frame and the rest of its batch."""
         context = self.encoder.context_samples() / SAMPLE_RATE
-        return context + (self.stream.latency_frames + 1) / self.model_fps
+        waits = self.stream.latency_frames + 1 + self.batch_frames - 1
+        return context + waits / self.model_fps
 
     def add_audio(self, samples: np.ndarray) -> None:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
@@ -77,7 +82,8 @@ class LearnedMouth:
         self.samples_in += len(samples)
         context = self.encoder.context_samples()
         ready = math.floor((self.samples_in - context) * self.model_fps / SAMPLE_RATE) + 1
-        self._advance(ready, final=False)
+        if ready - self.features_out >= self.batch_frames:
+            self._advance(ready, final=False)
 
     def finish(self) -> None:
         """No more audio: the last model frames (their features read zeros past the end)."""

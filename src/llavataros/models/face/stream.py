@@ -121,14 +121,16 @@ class FaceStream:
 
     def _run(self, audio, phonemes, final: bool) -> torch.Tensor:
         was_training = self.model.training
-        self.model.eval()
+        if was_training:  # a model in eval mode (as shared by the server) is left untouched
+            self.model.eval()
         try:
             with torch.inference_mode():
                 output, self.state = run_face_segments(
                     self.model, audio, self.speaker, phonemes, self.max_segment, self.state, final
                 )
         finally:
-            self.model.train(was_training)
+            if was_training:
+                self.model.train()
         ready = output.shape[1]
         self._pending = (
             audio[:, ready:].clone(),
