@@ -60,8 +60,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(port: int, model: str | None, workers: int | None, wait_ms: float):
+def start_server(
+    port: int, model: str | None, workers: int | None, wait_ms: float, face_model: str | None
+):
     command = [sys.executable, "-m", "llavataros.cli", "serve", "--port", str(port)]
+    if face_model:
+        command += ["--face-model", face_model]
     command += ["--max-connections", "16", "--batch-wait-ms", str(wait_ms)]
     if workers:
         command += ["--workers", str(workers)]
@@ -139,6 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--batch-wait-ms", type=float, default=10.0, help="server batching wait (0: none)"
     )
+    parser.add_argument("--face-model", help="the server's --face-model ('none': loudness jaw)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
@@ -147,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
     clip = common.speech_clip(args.seconds, "repeat")
     port = free_port()
     url = f"ws://127.0.0.1:{port}/ws"
-    server = start_server(port, args.model, args.workers, args.batch_wait_ms)
+    server = start_server(port, args.model, args.workers, args.batch_wait_ms, args.face_model)
     figures: dict = {"machine": info, "seconds": args.seconds, "workers": args.workers}
     figures["batch_wait_ms"] = args.batch_wait_ms
     figures["chunk_ms"] = args.chunk_ms

@@ -51,6 +51,14 @@ def _cmd_transcribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_face_model_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--face-model",
+        help="face model folder whose mouth animates speech without known words (default: the "
+        "shipped one; 'none': a jaw that follows loudness)",
+    )
+
+
 def _face_model(option: str | None):
     """``--face-model``: None -> the shipped face model, 'none' -> no face model."""
     from llavataros.pipeline.learned_mouth import SHIPPED_FACE_MODEL
@@ -309,6 +317,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         args.max_connections,
         args.workers,
         args.batch_wait_ms / 1000,
+        _face_model(args.face_model),
     )
     return 0
 
@@ -350,6 +359,7 @@ def add_live_commands(add: Callable) -> None:
         default=10.0,
         help="ms a push waits to share a forward pass with other streams (0: no batching)",
     )
+    _add_face_model_argument(p)
 
     p = add("client", _cmd_client, "Stream a recording to a server; write its frames + latency.")
     p.add_argument("audio", help="speech recording (any format ffmpeg reads)")
@@ -397,11 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-video", action="store_true", help="skip the .mp4")
     p.add_argument("--no-face", action="store_true", help="skip NAME.face.npy and NAME.face.csv")
     p.add_argument("--no-smooth", action="store_true", help="skip Savitzky-Golay smoothing")
-    p.add_argument(
-        "--face-model",
-        help="face model folder whose mouth animates speech without known words (default: the "
-        "shipped one; 'none': a jaw that follows loudness)",
-    )
+    _add_face_model_argument(p)
     p.add_argument("--gltf", action="store_true", help="also write NAME.glb (skinned avatar)")
     p.add_argument("--text-model", help="transformers model folder for word vectors")
     p.add_argument("--audio-model", help="transformers speech encoder folder (WavLM, wav2vec 2.0)")

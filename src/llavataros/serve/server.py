@@ -22,6 +22,7 @@ import numpy as np
 from aiohttp import WSMsgType, web
 
 from llavataros.pipeline.animate import Animator
+from llavataros.pipeline.learned_mouth import SHIPPED_FACE_MODEL
 from llavataros.serve import protocol
 from llavataros.serve.batching import PushBatcher
 from llavataros.serve.protocol import End, ProtocolError, Start, Words
@@ -261,9 +262,11 @@ def run_server(
     max_connections: int = 8,
     workers: int | None = None,
     batch_wait: float = BATCH_WAIT,
+    face_model: str | Path | None = SHIPPED_FACE_MODEL,
 ) -> None:
-    """Load the model once and serve until interrupted."""
-    animator = Animator.load(model)
+    """Load the models once and serve until interrupted (``face_model`` None: the mouth
+    follows loudness where no words are known)."""
+    animator = Animator.load(model, face_model=face_model)
     app = make_app(animator, max_connections, workers, batch_wait)
     print(f"llavataros serve: ws://{host}:{port}/ws, viewer at http://{host}:{port}/", flush=True)
     web.run_app(app, host=host, port=port, print=None, access_log=None)
