@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -62,6 +63,23 @@ def test_animate_follows_the_output_contract(animator, speech, fps):
     assert set(result.timings) >= {"words", "features", "model", "postprocess", "face"}
     assert result.face.shape == (result.motion.num_frames, 52)
     assert result.face.dtype == np.float32 and result.face_source == "visemes+model"
+
+
+def test_without_a_face_model_the_jaw_follows_loudness(animator, speech):
+    """``face_model=None`` (``--face-model none``): the rules' loudness jaw where words are
+    not known; where they are, the visemes as with the model."""
+    audio, transcript = speech
+    plain = dataclasses.replace(animator, face_model=None)
+    with_words = plain.animate(audio, transcript, fps=30.0)
+    assert with_words.face_source == "visemes+loudness"
+    learned = animator.animate(audio, transcript, fps=30.0).face
+    times = np.arange(len(learned)) / 30.0
+    inside = np.zeros(len(learned), bool)  # within the words: the same visemes
+    for word in transcript.words:
+        inside |= (times >= word.start) & (times <= word.end)
+    assert inside.sum() > 100
+    np.testing.assert_allclose(with_words.face[inside], learned[inside], atol=1e-6)
+    assert np.abs(with_words.face - learned).max() > 0.01  # the learned mouth elsewhere
 
 
 def test_animate_to_files_writes_every_output_and_nothing_partial(animator, tmp_path):
