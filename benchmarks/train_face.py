@@ -11,7 +11,8 @@ Data (``--sources``):
   words as ``animate`` gets them (dictionary phonemes spread over each word,
   :func:`llavataros.pipeline.face.word_phonemes`), dropped half of the time so it also works
   from audio alone; the closure loss uses Piper's own phoneme times (the TextGrid).
-- ``both``: the two mixed so that each source gives half of the training windows.
+- ``both``: the two mixed so that the real clips give ``--real-share`` of the training windows
+  (default half).
 
 Held out and printed: the real clip ``1114_2_05`` (loudness baseline with default and fitted
 settings, the causal rule face of ``animate``, the model from audio alone: mouth MAE,
@@ -157,6 +158,9 @@ def main() -> None:
     parser.add_argument("--absolute", type=float, default=0.0, help="weight of the MAE term")
     parser.add_argument("--velocity", type=float, default=0.5, help="weight of the velocity term")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--real-share", type=float, default=0.5, help="share of windows from real clips (both)"
+    )
     parser.add_argument("--stretch", type=float, default=0.0, help="speaking-rate augmentation")
     parser.add_argument("--mel-shift", type=int, default=0, help="mel-band shift augmentation")
     parser.add_argument("--out", type=Path, default=Path("/tmp/llavataros-face"))
@@ -172,10 +176,11 @@ def main() -> None:
     print(f"features of {len(real) + len(synthetic)} clips: {time.perf_counter() - started:.0f} s")
 
     takes = []
+    real_share = args.real_share if args.sources == "both" else 0.5
     if args.sources in ("real", "both"):
         total = sum(len(c.weights) for c in real_train)
         takes += [
-            FaceTake(c.features, c.weights, c.valid, REAL_SPEAKER, weight=1.0 / total)
+            FaceTake(c.features, c.weights, c.valid, REAL_SPEAKER, weight=real_share / total)
             for c in real_train
         ]
     if args.sources in ("synthetic", "both"):
@@ -188,7 +193,7 @@ def main() -> None:
                 SYNTHETIC_SPEAKER,
                 c.word_visemes(),
                 c.bilabial_frames(),
-                weight=1.0 / total,
+                weight=(1.0 - real_share) / total,
             )
             for c in synthetic_train
         ]
