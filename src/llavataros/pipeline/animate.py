@@ -40,7 +40,7 @@ from llavataros.motion.bvh import write_bvh
 from llavataros.motion.skeleton import Skeleton
 from llavataros.motion.take import Motion, save_take
 from llavataros.motion.timing import frame_count
-from llavataros.pipeline.face import speech_face
+from llavataros.pipeline.face import is_english, speech_face
 from llavataros.pipeline.learned_mouth import SHIPPED_FACE_MODEL, load_face_model
 from llavataros.pipeline.postprocess import assemble_motion
 from llavataros.pipeline.preflight import output_fps
@@ -266,7 +266,7 @@ class Animator:
         weights, source = None, None
         if face:
             weights, source = speech_face(
-                samples, words.words, motion.num_frames, fps, face_model=self.face_model
+                samples, words.words, motion.num_frames, fps, 0, self.face_model, is_english(words)
             )
             lap("face")
         return AnimationResult(motion, words, timings, weights, source)

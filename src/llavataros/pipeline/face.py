@@ -23,7 +23,7 @@ import numpy as np
 
 from llavataros.face.rules import RuleFace
 from llavataros.face.visemes import Phonemes
-from llavataros.speech.words import Word
+from llavataros.speech.words import Transcript, Word
 
 PHRASE_PAUSE, LONG_WORD, ACCENT_GAP = 0.3, 7, 1.5
 REST_GAP = 0.06  # s: a pause between words this long gets the rest shape
@@ -62,13 +62,22 @@ def word_phonemes(word: Word) -> Phonemes:
     return [(p, float(a), float(b)) for p, a, b in zip(phones, edges[:-1], edges[1:], strict=True)]
 
 
-def learned_mouth(face_model, fps: float):
-    """A fresh :class:`~llavataros.pipeline.learned_mouth.LearnedMouth` (None without a model)."""
+def is_english(transcript: Transcript) -> bool:
+    """False when the speech front-end found the speech not to be English."""
+    from llavataros.speech.transcribe import NOT_ENGLISH
+
+    return not any(warning.startswith(NOT_ENGLISH) for warning in transcript.warnings)
+
+
+def learned_mouth(face_model, fps: float, english: bool = True):
+    """A fresh :class:`~llavataros.pipeline.learned_mouth.LearnedMouth` (None without a model):
+    the model's English speaker, or its speaker of captured (Mandarin) faces for speech that
+    is not English."""
     if face_model is None:
         return None
-    from llavataros.pipeline.learned_mouth import LearnedMouth
+    from llavataros.pipeline.learned_mouth import ENGLISH_SPEAKER, REAL_SPEAKER, LearnedMouth
 
-    return LearnedMouth(face_model, fps)
+    return LearnedMouth(face_model, fps, ENGLISH_SPEAKER if english else REAL_SPEAKER)
 
 
 class FaceWords:
@@ -114,11 +123,13 @@ def speech_face(
     fps: float,
     seed: int = 0,
     face_model=None,
+    english: bool = True,
 ) -> tuple[np.ndarray, str]:
     """``(num_frames, 52)`` float32 face of a recording (16 kHz) and its source name;
     ``face_model`` (a :class:`~llavataros.models.face.network.FaceModel`) gives the mouth
-    where no words are known (None: the loudness jaw)."""
-    face = RuleFace(fps, seed, mouth=learned_mouth(face_model, fps))
+    where no words are known (None: the loudness jaw), in its English style unless the speech
+    is known not to be English."""
+    face = RuleFace(fps, seed, mouth=learned_mouth(face_model, fps, english))
     face.add_audio(audio)
     FaceWords().add(face, words)
     face.finish()
