@@ -358,7 +358,7 @@ def test_a_server_bug_is_an_internal_error_for_that_connection_only(server, audi
         )
 
     failed, fine = asyncio.run(both())
-    assert [r["code"] for r in failed if r["type"] == "error"] == ["internal"]
+    assert [r["code"] for r in failed if r["type"] == "error"] == ["internal"], failed
     assert "boom" in failed[-1]["message"]
     assert fine[-1] == {"type": "done", "frames": 60}
     assert server.wait_idle()

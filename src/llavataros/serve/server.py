@@ -101,8 +101,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 async def _fail(ws: web.WebSocketResponse, error: ProtocolError) -> None:
     """Send the error message and close this connection (every error is fatal to it)."""
-    with contextlib.suppress(ConnectionError, RuntimeError):
+    try:
         await ws.send_json(protocol.error(error.code, error.message))
+    except (ConnectionError, RuntimeError) as failure:  # the socket closed first: say so
+        log.warning("could not send %s error (%s: %s)", error.code, type(failure).__name__, failure)
     await ws.close()
 
 
