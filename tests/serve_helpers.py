@@ -71,6 +71,7 @@ async def exchange(url: str, messages: list, timeout: float = 30.0) -> list[dict
                     replies.append(json.loads(reply.data))
 
         reader = asyncio.create_task(read())
+        await asyncio.sleep(0)  # the reader waits before anything is sent
         for message in messages:
             if ws.closed or reader.done():
                 break
@@ -83,6 +84,10 @@ async def exchange(url: str, messages: list, timeout: float = 30.0) -> list[dict
                     await ws.send_bytes(message)
             except ConnectionError:
                 break
+            # Let the reader take what has arrived: a send that fails because the server has
+            # closed marks the client socket closed, and aiohttp's receive() then drops the
+            # messages still buffered (the 'ready' and 'error' of a server that failed fast).
+            await asyncio.sleep(0)
         async with asyncio.timeout(timeout):
             await reader
     return replies

@@ -115,9 +115,9 @@ async def stream_audio(
             times = []
             for first in range(0, len(pcm), chunk):
                 due = begin + (first + chunk) / SAMPLE_RATE / speed
-                wait = due - time.perf_counter()
-                if wait > 0:
-                    await asyncio.sleep(wait)
+                # sleep(0) when behind: the reader takes what has arrived before the next send
+                # (after a send fails on a closed socket, aiohttp drops buffered messages)
+                await asyncio.sleep(max(due - time.perf_counter(), 0.0))
                 if reader.done():  # the server stopped early (an error)
                     break
                 times.append(time.perf_counter())
