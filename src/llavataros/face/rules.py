@@ -76,10 +76,11 @@ class RuleFace:
 
     def add_audio(self, samples: np.ndarray) -> None:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
-        self.audio = np.concatenate([self.audio, samples])
         self.samples_in += len(samples)
-        if self.mouth is not None:
+        if self.mouth is not None:  # the mouth keeps what it reads; loudness is not measured
             self.mouth.add_audio(samples)
+        else:
+            self.audio = np.concatenate([self.audio, samples])
 
     def add_speech(
         self, phonemes: Phonemes, spans: list[tuple[float, float]], accents: list[float]
@@ -97,19 +98,19 @@ class RuleFace:
 
     @property
     def latency_seconds(self) -> float:
-        """Speech time a frame waits for: its loudness window, or the learned mouth's wait."""
-        loudness = 1.0 / self.fps + self.half / self.sample_rate
-        return max(loudness, self.mouth.latency_seconds) if self.mouth else loudness
+        """Speech time a frame waits for: the learned mouth's wait, else its loudness window."""
+        if self.mouth is not None:
+            return self.mouth.latency_seconds
+        return 1.0 / self.fps + self.half / self.sample_rate
 
     def ready_frames(self) -> int:
-        """Frames whose loudness window (and learned mouth) has fully arrived (all of them
-        after :meth:`finish`)."""
+        """Frames whose learned mouth, or else loudness window, is ready (all of them after
+        :meth:`finish`)."""
         if self.finished:
             return 10**12
-        ready = int(np.floor((self.samples_in - self.half) * self.fps / self.sample_rate))
         if self.mouth is not None:
-            ready = min(ready, self.mouth.ready_frames())
-        return max(0, ready)
+            return self.mouth.ready_frames()
+        return max(0, int(np.floor((self.samples_in - self.half) * self.fps / self.sample_rate)))
 
     def frames(self, stop: int) -> np.ndarray:
         """Rows ``[frames_out, stop)`` as ``(n, 52)`` float32 in [0, 1]."""

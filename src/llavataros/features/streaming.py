@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from llavataros.speech.audio import SAMPLE_RATE
 
 
 @runtime_checkable
@@ -29,3 +32,14 @@ class StreamingAudioEncoder(Protocol):
         """Features ``(num_frames, d)`` of frames ``first_frame ..`` from ``audio`` that starts
         at absolute sample ``sample_offset``."""
         ...
+
+
+def final_frames(encoder: StreamingAudioEncoder, samples_in: int) -> int:
+    """How many frames have final features once ``samples_in`` samples have arrived."""
+    return math.floor((samples_in - encoder.context_samples()) * encoder.fps / SAMPLE_RATE) + 1
+
+
+def first_sample_needed(encoder: StreamingAudioEncoder, next_frame: int) -> int:
+    """The first sample any frame from ``next_frame`` on reads (with the onset difference's
+    previous frame): audio before it can be forgotten."""
+    return int(encoder.frame_centre(next_frame - 1)) - encoder.context_samples()

@@ -266,7 +266,12 @@ class Animator:
         weights, source = None, None
         if face:
             weights, source = speech_face(
-                samples, words.words, motion.num_frames, fps, 0, self.face_model, is_english(words)
+                samples,
+                words.words,
+                motion.num_frames,
+                fps,
+                face_model=self.face_model,
+                english=is_english(words),
             )
             lap("face")
         return AnimationResult(motion, words, timings, weights, source)

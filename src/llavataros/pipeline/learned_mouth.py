@@ -27,6 +27,7 @@ import torch
 from llavataros.errors import InputError
 from llavataros.face.arkit import LOWER_FACE, NUM_BLENDSHAPES
 from llavataros.features.audio_encoders import ProsodyFeatures
+from llavataros.features.streaming import final_frames, first_sample_needed
 from llavataros.models.checkpoint import ASSETS, load_checkpoint
 from llavataros.models.face.network import FaceModel
 from llavataros.models.face.stream import FaceStream
@@ -84,8 +85,7 @@ class LearnedMouth:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         self.audio = np.concatenate([self.audio, samples])
         self.samples_in += len(samples)
-        context = self.encoder.context_samples()
-        ready = math.floor((self.samples_in - context) * self.model_fps / SAMPLE_RATE) + 1
+        ready = final_frames(self.encoder, self.samples_in)
         if ready - self.features_out >= self.batch_frames:
             self._advance(ready, final=False)
 
@@ -132,8 +132,7 @@ class LearnedMouth:
             rows = self.encoder.extract_range(self.audio, first, stop - first, self.audio_offset)
             pushed = torch.from_numpy(rows)[None]
             self.features_out = stop
-            keep_from = int(self.encoder.frame_centre(stop - 1)) - self.encoder.context_samples()
-            drop = max(0, keep_from - self.audio_offset)
+            drop = max(0, first_sample_needed(self.encoder, stop) - self.audio_offset)
             self.audio, self.audio_offset = self.audio[drop:], self.audio_offset + drop
         output = self.stream.push(pushed, self.speaker) if pushed.shape[1] else None
         parts = [self.outputs]

@@ -26,7 +26,6 @@ released, so with the same words the stream's face equals the offline face.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,7 +34,11 @@ import torch
 
 from llavataros.errors import InputError
 from llavataros.face.rules import RuleFace
-from llavataros.features.streaming import StreamingAudioEncoder
+from llavataros.features.streaming import (
+    StreamingAudioEncoder,
+    final_frames,
+    first_sample_needed,
+)
 from llavataros.features.text_encoders import expand_words, frame_word_index
 from llavataros.models.base import ModelStream
 from llavataros.motion.skeleton import NUM_JOINTS
@@ -134,8 +137,7 @@ class AnimationStream:
             self.face_words.add(self.face, words)
         self.audio = np.concatenate([self.audio, audio])
         self.samples_in += len(audio)
-        context = self.encoder.context_samples()
-        ready = math.floor((self.samples_in - context) * self.model_fps / SAMPLE_RATE) + 1
+        ready = final_frames(self.encoder, self.samples_in)
         return self._with_face(self._advance(max(ready, self.features_out)))
 
     def finish_frames(self) -> StreamFrames:
@@ -199,8 +201,7 @@ class AnimationStream:
         text, mask = expand_words(self._word_vectors(), index)
         self.features_out = stop
         # forget audio no later frame can read (keep the previous frame's context too)
-        keep_from = int(self.encoder.frame_centre(stop - 1)) - self.encoder.context_samples()
-        drop = max(0, keep_from - self.audio_offset)
+        drop = max(0, first_sample_needed(self.encoder, stop) - self.audio_offset)
         self.audio, self.audio_offset = self.audio[drop:], self.audio_offset + drop
         return (
             torch.from_numpy(text)[None],
