@@ -126,7 +126,8 @@ def test_the_run_loads_and_animates_with_seeds(diffusion_run, tiny_data):
 
 def test_sampling_options_are_refused_for_the_transformer_xl(tiny_data, capsys):
     take = tiny_data / "001_Neutral_0_x_1_0"
-    for option in (["--seed", "1"], ["--steps", "4"], ["--guidance", "2"]):
+    options = (["--seed", "1"], ["--steps", "4"], ["--guidance", "2"], ["--temperature", "0.5"])
+    for option in options:
         code = main(
             [
                 "animate",
@@ -232,6 +233,8 @@ def test_new_options_have_help(capsys):
         "animate": ("--steps", "DDIM sampling steps", "--guidance", "guidance scale", "--seed"),
         "evaluate": ("--steps", "DDIM sampling steps", "--guidance", "same seed, the same"),
     }
+    for command in ("animate", "evaluate"):
+        expected[command] += ("--temperature", "scale of the initial noise")
     for command, fragments in expected.items():
         with pytest.raises(SystemExit):
             build_parser().parse_args([command, "--help"])

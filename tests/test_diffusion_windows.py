@@ -43,6 +43,27 @@ def test_same_seed_same_motion_two_seeds_differ(eta):
     assert per_frame.min() > 1e-3  # every frame, every window differs
 
 
+def test_temperature_scales_the_initial_noise():
+    network = randomised(tiny_config())
+    text, mask, audio, speaker = features(network.config, 25)
+
+    def sample(seed: int, temperature: float | None = None, eta: float = 0.0) -> torch.Tensor:
+        settings = SamplerSettings(3, 1.0, eta, seed)
+        if temperature is not None:
+            settings = SamplerSettings(3, 1.0, eta, seed, temperature)
+        return generate(network, text, mask, audio, speaker, settings)
+
+    # 1 is plain sampling, the same random draws as before the option existed
+    torch.testing.assert_close(sample(7, 1.0), sample(7), rtol=0, atol=0)
+    # 0 with deterministic DDIM: no noise at all, so the seed no longer matters
+    torch.testing.assert_close(sample(7, 0.0), sample(8, 0.0), rtol=0, atol=0)
+    assert (sample(7, 0.5) - sample(7)).abs().max() > 1e-3
+    assert (sample(7, 0.5) - sample(7, 0.0)).abs().max() > 1e-3
+    for bad in (-0.1, float("nan"), 11.0):
+        with pytest.raises(ValueError, match="temperature"):
+            SamplerSettings(temperature=bad)
+
+
 @pytest.mark.parametrize("use_text", [True, False])
 @pytest.mark.parametrize("chunk", [1, 5, 23, 100])
 @pytest.mark.parametrize("total", [16, 17, 45])

@@ -113,7 +113,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--steps``, ``--guidance``, ``--seed``: options of models that sample (diffusion)."""
+    """``--steps``, ``--guidance``, ``--seed``, ``--temperature``: options of models that
+    sample (diffusion)."""
     parser.add_argument(
         "--steps", type=int, help="diffusion models: DDIM sampling steps (default: the model's)"
     )
@@ -126,10 +127,17 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, help="diffusion models: random seed; the same seed, the same motion"
     )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        help="diffusion models: scale of the initial noise, 1 = the model's distribution; lower "
+        "is calmer and less varied (default 1)",
+    )
 
 
 def _sampling(args: argparse.Namespace) -> dict:
-    return {"steps": args.steps, "guidance": args.guidance, "seed": args.seed}
+    names = ("steps", "guidance", "seed", "temperature")
+    return {name: getattr(args, name) for name in names}
 
 
 def _cmd_distill(args: argparse.Namespace) -> int:

@@ -129,16 +129,19 @@ class Animator:
         return cls(network, metadata, extractor, threads=threads, face_model=face)
 
     def set_sampling(
-        self, steps: int | None = None, guidance: float | None = None, seed: int | None = None
+        self,
+        steps: int | None = None,
+        guidance: float | None = None,
+        seed: int | None = None,
+        temperature: float | None = None,
     ) -> None:
         """Sampling options of a model that samples (the ``diffusion`` family): DDIM ``steps``,
         classifier-free ``guidance`` scale, random ``seed`` (the same seed gives the same
-        motion). None keeps the model's setting; a model that does not sample refuses any."""
-        given = {
-            name: value
-            for name, value in (("steps", steps), ("guidance", guidance), ("seed", seed))
-            if value is not None
-        }
+        motion), ``temperature`` of the initial noise. None keeps the model's setting; a model
+        that does not sample refuses any."""
+        options = (("steps", steps), ("guidance", guidance), ("seed", seed))
+        options += (("temperature", temperature),)
+        given = {name: value for name, value in options if value is not None}
         if not given:
             return
         sampler = getattr(self.model, "sampler", None)

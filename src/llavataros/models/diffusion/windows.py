@@ -44,13 +44,16 @@ from llavataros.models.diffusion.schedule import NoiseSchedule
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """How to sample: DDIM ``steps``, classifier-free ``guidance`` scale, DDIM ``eta`` and the
-    random ``seed``."""
+    """How to sample: DDIM ``steps``, classifier-free ``guidance`` scale, DDIM ``eta``, the
+    random ``seed`` and the ``temperature`` (scale of the initial noise: 1 samples the model's
+    distribution, lower values trade diversity for calmer, more often still motion; the
+    random draws are the same, so one seed at two temperatures gives related motion)."""
 
     steps: int = 8
     guidance: float = 1.0
     eta: float = 0.0
     seed: int = 0
+    temperature: float = 1.0
 
     def __post_init__(self):
         if not isinstance(self.steps, int) or self.steps < 1:
@@ -59,6 +62,8 @@ class SamplerSettings:
             raise ValueError(f"guidance must be >= 0, got {self.guidance!r}")
         if not 0.0 <= self.eta <= 1.0:
             raise ValueError(f"eta must be in [0, 1], got {self.eta!r}")
+        if not 0.0 <= self.temperature <= 10.0:
+            raise ValueError(f"temperature must be in [0, 10], got {self.temperature!r}")
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,7 @@ def sample_window(
     """Sample one window of ``shape = (b, n, m)`` whose first ``len(state.tail)`` frames are
     known. Returns ``(new frames (b, n - known, m), next state)``."""
     generator = torch.Generator().set_state(state.rng_state)
-    noise = torch.randn(shape, generator=generator)
+    noise = torch.randn(shape, generator=generator) * settings.temperature
     tail = state.tail
     known = 0 if tail is None else tail.shape[1]
     if known >= shape[1]:
