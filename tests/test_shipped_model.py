@@ -28,7 +28,7 @@ def wrist_speed(motion) -> np.ndarray:
 @pytest.mark.slow
 def test_hello_matches_the_stored_fingerprint(animator):
     """Frames before the last 0.7 s are as stored; the ending changed on purpose when the
-    speech became followed by silence (the model's 0.5 s lookahead, 4 frames of smoothing)."""
+    speech became followed by silence (the model's 0.5 s lookahead, half a smoothing window)."""
     expected = json.loads(FINGERPRINT.read_text())
     result = animator.animate(EXAMPLES / "hello.wav", EXAMPLES / "hello.txt")
     motion = result.motion.to_array(np.float32).astype(np.float64)

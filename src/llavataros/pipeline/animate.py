@@ -42,7 +42,7 @@ from llavataros.motion.take import Motion, save_take
 from llavataros.motion.timing import frame_count
 from llavataros.pipeline.face import is_english, speech_face
 from llavataros.pipeline.learned_mouth import SHIPPED_FACE_MODEL, load_face_model
-from llavataros.pipeline.postprocess import assemble_motion
+from llavataros.pipeline.postprocess import DEFAULT_SMOOTHING_SECONDS, assemble_motion
 from llavataros.pipeline.preflight import output_fps
 from llavataros.pipeline.progress import STAGES
 from llavataros.speech.audio import SAMPLE_RATE, load_audio
@@ -170,6 +170,12 @@ class Animator:
     def default_fps(self) -> float:
         return self.metadata.corpus_fps
 
+    @property
+    def smoothing_seconds(self) -> float:
+        """Span of the output smoothing window: the model family's (a sampler's frames jitter
+        more than a regressor's), else the paper's 9 frames at 30 fps."""
+        return getattr(self.model, "smoothing_seconds", DEFAULT_SMOOTHING_SECONDS)
+
     def speaker_id(self, speaker: str | int | None) -> int:
         """The id of a speaker/style name or id the model was trained on; None: the model's
         default (the most common speaker of its training data)."""
@@ -264,6 +270,7 @@ class Animator:
             fps,
             frame_count(len(samples) / SAMPLE_RATE, fps),
             smooth,
+            self.smoothing_seconds,
         )
         lap("postprocess")
         weights, source = None, None

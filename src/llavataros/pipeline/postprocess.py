@@ -4,8 +4,10 @@ generation and the stream.
 Model rows ``(t, 3 + 6 j)`` at the model's fps become root positions and sign-continuous
 global quaternions (:func:`~llavataros.models.geometry.output_to_root_and_rotations`), are
 resampled to the output fps by slerp (as :func:`llavataros.motion.resample.resample`), and
-smoothed with Savitzky-Golay (window 9, order 2, as in the paper;
-:func:`llavataros.motion.smoothing.smooth`), with positions by forward kinematics.
+smoothed with Savitzky-Golay (order 2, as in the paper; :func:`llavataros.motion.smoothing.smooth`),
+with positions by forward kinematics. The window spans a fixed time, the model's
+``smoothing_seconds`` (:func:`smoothing_window`: 9 frames at 30 fps, 17 at 60 for 0.267 s), so
+a model's motion is the same at any output rate.
 
 :class:`MotionAssembler` does this incrementally: it keeps a short trailing buffer, and
 releases an output frame once every model frame it interpolates and every frame of its
@@ -26,14 +28,22 @@ from llavataros.motion.skeleton import Skeleton
 from llavataros.motion.smoothing import smooth_root_and_rotations
 from llavataros.motion.take import Motion
 
-SMOOTH_WINDOW, SMOOTH_ORDER = 9, 2  # output frames (LLAniMAtion's post-processing)
-SMOOTH_HALF = SMOOTH_WINDOW // 2
+SMOOTH_ORDER = 2  # LLAniMAtion's post-processing: Savitzky-Golay, window 9 at 30 fps, order 2
+DEFAULT_SMOOTHING_SECONDS = 8 / 30  # the span of that window (9 frames at 30 fps)
 EXACT = 1e-6  # frame times closer than this to a whole model frame are on it
+
+
+def smoothing_window(seconds: float, fps: float) -> int:
+    """The odd number of frames at ``fps`` whose span is nearest ``seconds`` (1: no smoothing,
+    as for spans under two frames, where no window of at least 3 fits)."""
+    half = int(round(seconds * fps / 2 + EXACT))
+    return 2 * half + 1 if half >= 1 else 1
 
 
 class MotionAssembler:
     """Push model output rows; receive output frames ``(n, j, 7)`` float32 at ``fps`` once
-    they are final; :meth:`finish` with the total frame count returns the rest."""
+    they are final; :meth:`finish` with the total frame count returns the rest. ``smooth``:
+    the Savitzky-Golay window spans ``smoothing_seconds``."""
 
     def __init__(
         self,
@@ -42,9 +52,13 @@ class MotionAssembler:
         model_fps: float,
         fps: float,
         smooth: bool = True,
+        smoothing_seconds: float = DEFAULT_SMOOTHING_SECONDS,
     ):
         self.skeleton, self.root_statistics = skeleton, root_statistics
-        self.model_fps, self.fps, self.smooth = float(model_fps), float(fps), smooth
+        self.model_fps, self.fps = float(model_fps), float(fps)
+        self.window = smoothing_window(smoothing_seconds, self.fps) if smooth else 1
+        self.smooth = self.window > SMOOTH_ORDER
+        self.half = self.window // 2 if self.smooth else 0
         self.model_root = np.zeros((0, 3))  # model-rate frames kept for resampling
         self.model_quats = np.zeros((0, skeleton.num_joints, 4))
         self.model_first = 0  # absolute index of model_root[0]
@@ -54,7 +68,7 @@ class MotionAssembler:
     @property
     def latency_frames(self) -> int:
         """Output frames held back for the smoothing window."""
-        return SMOOTH_HALF if self.smooth else 0
+        return self.half
 
     @property
     def interpolation_seconds(self) -> float:
@@ -108,16 +122,16 @@ class MotionAssembler:
             ready = 0
             if self.model_total:
                 ready = math.floor((self.model_total - 1) / ratio + EXACT) + 1
-        release = ready if (final or not self.smooth) else ready - SMOOTH_HALF
+        release = ready if final else ready - self.half
         if ready <= self.frames_out or release <= self.frames_out:
             return None
-        start = max(0, self.frames_out - (2 * SMOOTH_HALF if self.smooth else 0))
-        if self.smooth and not final and ready - start < SMOOTH_WINDOW:
+        start = max(0, self.frames_out - 2 * self.half)
+        if self.smooth and not final and ready - start < self.window:
             return None  # not yet a whole smoothing window of new context
         root, quats = self._interpolate(start, ready, final)
         if self.smooth:  # only the first and the last chunk keep edge frames
             edges = start == 0 or final
-            root, quats = smooth_root_and_rotations(root, quats, SMOOTH_WINDOW, SMOOTH_ORDER, edges)
+            root, quats = smooth_root_and_rotations(root, quats, self.window, SMOOTH_ORDER, edges)
         keep = slice(self.frames_out - start, release - start)
         motion = Motion.from_root_and_rotations(root[keep], quats[keep], self.fps, self.skeleton)
         self.frames_out = release
@@ -139,7 +153,7 @@ class MotionAssembler:
 
     def _forget(self, ratio: float) -> None:
         """Drop model frames no later output frame can read."""
-        needed = max(0, self.frames_out - 2 * SMOOTH_HALF - 1)
+        needed = max(0, self.frames_out - 2 * self.half - 1)
         drop = max(0, math.floor(needed * ratio) - self.model_first)
         if drop:
             self.model_root, self.model_quats = self.model_root[drop:], self.model_quats[drop:]
@@ -154,8 +168,11 @@ def assemble_motion(
     fps: float,
     total_frames: int,
     smooth: bool = True,
+    smoothing_seconds: float = DEFAULT_SMOOTHING_SECONDS,
 ) -> Motion:
     """A whole sequence of model rows ``(t, 3 + 6 j)`` to ``total_frames`` output frames."""
-    assembler = MotionAssembler(skeleton, root_statistics, model_fps, fps, smooth)
+    assembler = MotionAssembler(
+        skeleton, root_statistics, model_fps, fps, smooth, smoothing_seconds
+    )
     assembler.add(output)
     return assembler.finish_motion(total_frames)

@@ -9,7 +9,7 @@ Every stage is chunk-invariant, so a stream fed in any chunks returns the frames
   (:class:`~llavataros.models.base.ModelStream`), delaying output by its lookahead;
 - post-processing is the offline path run incrementally
   (:class:`~llavataros.pipeline.postprocess.MotionAssembler`): a frame is released once the
-  frames it depends on are final (4 output frames of smoothing context).
+  frames it depends on are final (half a smoothing window of context).
 
 Word vectors come from the transcript given at the start (e.g. the text a TTS voice is
 speaking) plus any words pushed later. With a bidirectional encoder (the default MiniLM), words
@@ -99,6 +99,7 @@ class AnimationStream:
             self.model_fps,
             self.fps,
             smooth,
+            animator.smoothing_seconds,
         )
         self.words: list[Word] = list(transcript.words) if transcript else []
         self._vectors: np.ndarray | None = None  # (words so far, d) once computed

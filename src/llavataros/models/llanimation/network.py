@@ -109,6 +109,7 @@ class LlanimationModel(nn.Module):
     family: ClassVar[str] = "llanimation"
     output_kind: ClassVar[OutputKind] = "body"
     config_class: ClassVar[type] = ModelConfig
+    smoothing_seconds: ClassVar[float] = 8 / 30  # output smoothing span: 9 frames at 30 fps
 
     def __init__(self, config: ModelConfig):
         super().__init__()
