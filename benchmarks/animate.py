@@ -11,7 +11,8 @@ models loaded once (load times printed apart):
 - ``animate`` with no transcript: ``words`` is Whisper tiny.en + re-alignment, split into its two
   parts by timing them alone;
 - ``animate`` with timed words (a words.json): no speech front-end at all;
-- the model alone (``generate``: Transformer-XL segment by segment) and the forward kinematics
+- the model alone (the family's ``generate``: the Transformer-XL segment by segment, the
+  diffusion model window by window) and the forward kinematics
   that turns its output into a Motion;
 - ``render_video`` of the 60 fps result with the audio: frames per second, with drawing alone
   (``render_frames``) apart from drawing + H.264 encoding + muxing.
@@ -68,7 +69,6 @@ def main(argv: list[str] | None = None) -> dict:
     common.set_threads(args.threads)
 
     from llavataros.models.geometry import output_to_motion
-    from llavataros.models.llanimation.generation import generate
     from llavataros.pipeline.animate import Animator
 
     path = common.model_path(args.model)
@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> dict:
     load["pocketsphinx aligner"] = time.perf_counter() - start
     config = animator.model.config
     print(
-        f"model: {path} ({config.fusion}, width {config.width}, depth {config.depth}, "
+        f"model: {path} ({getattr(config, 'fusion', animator.model.family)}, width "
+        f"{config.width}, depth {config.depth}, "
         f"{animator.model.num_parameters():,} parameters, {config.fps:g} fps)"
     )
     print(f"speech: {seconds:g} s, {len(clip.transcript.words)} words; {args.repeats} repeats")
@@ -105,18 +106,13 @@ def main(argv: list[str] | None = None) -> dict:
     front["alignment of given text"] = timing
 
     features = animator.features(clip.audio, clip.transcript)
-    inputs = (
-        torch.from_numpy(features.text)[None],
-        torch.from_numpy(features.text_mask)[None],
-        torch.from_numpy(features.audio)[None],
-        torch.tensor([animator.speaker_id(None)]),
-    )
+    speaker = animator.speaker_id(None)
     model_timing, output = common.measure(
-        lambda: generate(animator.model, *inputs), args.repeats, 1
+        lambda: animator.model_output(features, speaker), args.repeats, 1
     )
     stats = animator.metadata.root_statistics
     fk_timing, _ = common.measure(
-        lambda: output_to_motion(output[0], stats, animator.skeleton, config.fps),
+        lambda: output_to_motion(output, stats, animator.skeleton, config.fps),
         args.repeats,
         1,
     )
@@ -168,7 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
         [(n, t.median, t.median / seconds, t.cpu_median) for n, t in parts.items()],
         ["part", "seconds", "x RT", "CPU s"],
     )
-    frames = inputs[0].shape[1]
+    frames = len(features.audio)
     print(
         f"model alone: {frames} frames at {config.fps:g} fps in {model_timing.median:.3f} s = "
         f"{frames / model_timing.median:,.0f} frames/s, {model_timing.median / seconds:.4f} x RT"

@@ -8,7 +8,7 @@ that differ about as much as each varies within itself are two equally free perf
 between-seed L1 near 0 is a model that ignores its noise.
 
 Usage: ``.venv/bin/python benchmarks/diffusion_seeds.py --data CORPUS --model RUN [--split test]
-[--seeds 0 1] [--steps 8] [--json F]``
+[--seeds 0 1] [--steps 8] [--temperature 1] [--json F]``
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--split", default="test")
     parser.add_argument("--seeds", type=int, nargs=2, default=[0, 1])
     parser.add_argument("--steps", type=int, help="DDIM steps (default: the model's)")
+    parser.add_argument("--temperature", type=float, help="initial noise scale (default: 1)")
     args = parser.parse_args(argv)
     common.set_threads(args.threads)
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> dict:
     generate = model_source(animator)
     samples = []
     for seed in args.seeds:
-        animator.set_sampling(steps=args.steps, seed=seed)
+        animator.set_sampling(steps=args.steps, seed=seed, temperature=args.temperature)
         samples.append([generate(take)[0].positions for take in context.takes])
     between = [float(np.mean(np.abs(a - b))) for a, b in zip(*samples, strict=True)]
     within = [[l1_diversity(p) for p in takes] for takes in samples]
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> dict:
         "takes": len(context.takes),
         "seeds": args.seeds,
         "steps": args.steps,
+        "temperature": args.temperature,
         "l1_between_seeds": float(np.mean(between)),
         "l1_diversity_per_seed": [float(np.mean(w)) for w in within],
         "l1_diversity_truth": float(np.mean(truth)),

@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> dict:
     config = animator.model.config
     chunk = int(round(args.chunk_ms / 1000 * 16000))
     print(
-        f"model: {path} ({config.fusion}, width {config.width}, depth {config.depth}, "
+        f"model: {path} ({getattr(config, 'fusion', animator.model.family)}, width "
+        f"{config.width}, depth {config.depth}, "
         f"{config.fps:g} fps, lookahead {config.lookahead} frames)"
     )
     print(

@@ -226,4 +226,6 @@ def test_metadata_that_would_not_load_is_refused_before_writing(tmp_path):
 def test_load_model_takes_a_family_name_for_the_shipped_model():
     model, metadata = load_model("llanimation")
     assert metadata.family == "llanimation" == type(model).family
-    assert load_model()[1].provenance["weights_sha256"] == metadata.provenance["weights_sha256"]
+    default, diffusion = load_model()[1], load_model("diffusion")[1]
+    assert default.family == "diffusion"  # the shipped default (checkpoint.DEFAULT_MODEL)
+    assert default.provenance["weights_sha256"] == diffusion.provenance["weights_sha256"]

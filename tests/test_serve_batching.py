@@ -33,7 +33,7 @@ def test_stack_and_unstack_are_inverse():
 
 @pytest.mark.slow
 def test_batched_streams_equal_separate_streams():
-    animator = Animator.load()
+    animator = Animator.load("llanimation")  # the live server's model
     audio = load_audio(EXAMPLES / "hello.wav")[: 4 * 16000]
     clips = [audio, audio[::-1].copy(), 0.5 * audio]
 

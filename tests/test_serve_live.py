@@ -29,7 +29,7 @@ WORDS = [
 
 @pytest.fixture(scope="module")
 def animator() -> Animator:
-    return Animator.load()
+    return Animator.load("llanimation")  # the live server's model
 
 
 @pytest.fixture(scope="module")

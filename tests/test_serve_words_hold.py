@@ -55,7 +55,7 @@ class ScriptedWords:
 
 @pytest.fixture(scope="module")
 def animator() -> Animator:
-    return Animator.load()
+    return Animator.load("llanimation")  # the live server's model
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""The shipped default model still gives the motion it gave before the code around it moved."""
+"""The shipped Transformer-XL (the live server's model) still gives the motion it gave before the
+code around it moved."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ FINGERPRINT = Path(__file__).resolve().parent / "data" / "hello_fingerprint.json
 
 @pytest.fixture(scope="module")
 def animator() -> Animator:
-    return Animator.load()
+    return Animator.load("llanimation")
 
 
 def wrist_speed(motion) -> np.ndarray:

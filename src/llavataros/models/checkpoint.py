@@ -50,6 +50,10 @@ SHIPPED_MODELS = {  # --model FAMILY selects these
     "llanimation": ASSETS / "default",
     "diffusion": ASSETS / "diffusion",
 }
+# the model without --model: the diffusion model is better overall offline (README, "Which
+# model"); the live server keeps the Transformer-XL, whose stream waits 0.7 s, not 3 s
+DEFAULT_MODEL = "diffusion"
+LIVE_MODEL = "llanimation"
 WEIGHTS_NAME = "model.safetensors"
 METADATA_NAME = "model.json"
 TRAINING_SUFFIX = ".ckpt"  # trainer checkpoints in RUN/checkpoints (model.safe_state format)
@@ -310,10 +314,10 @@ def save_checkpoint(
 
 
 def resolve_model_path(model: str | Path | None) -> Path:
-    """A shipped model by family name (None: the default), a run folder (its ``model/``), a
-    checkpoint folder or file, or a trainer checkpoint ``RUN/checkpoints/NAME.ckpt``."""
+    """A shipped model by family name (None: ``DEFAULT_MODEL``), a run folder (its ``model/``),
+    a checkpoint folder or file, or a trainer checkpoint ``RUN/checkpoints/NAME.ckpt``."""
     if model is None or str(model) in SHIPPED_MODELS:
-        path = SHIPPED_MODELS[str(model or DEFAULT_FAMILY)]
+        path = SHIPPED_MODELS[str(model or DEFAULT_MODEL)]
         if not (path / METADATA_NAME).exists():
             raise InputError(path, "the shipped model is missing (reinstall the package)")
         return path

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from aiohttp import WSMsgType, web
 
+from llavataros.models.checkpoint import LIVE_MODEL
 from llavataros.pipeline.animate import Animator
 from llavataros.pipeline.learned_mouth import SHIPPED_FACE_MODEL
 from llavataros.serve import protocol
@@ -266,9 +267,10 @@ def run_server(
     batch_wait: float = BATCH_WAIT,
     face_model: str | Path | None = SHIPPED_FACE_MODEL,
 ) -> None:
-    """Load the models once and serve until interrupted (``face_model`` None: the mouth
+    """Load the models once (default: the shipped Transformer-XL, whose stream answers within
+    0.7 s) and serve until interrupted (``face_model`` None: the mouth
     follows loudness where no words are known)."""
-    animator = Animator.load(model, face_model=face_model)
+    animator = Animator.load(model or LIVE_MODEL, face_model=face_model)
     app = make_app(animator, max_connections, workers, batch_wait)
     print(f"llavataros serve: ws://{host}:{port}/ws, viewer at http://{host}:{port}/", flush=True)
     web.run_app(app, host=host, port=port, print=None, access_log=None)

@@ -40,7 +40,7 @@ from llavataros.models.diffusion.loss import distillation_loss
 from llavataros.models.diffusion.model import DiffusionModel
 from llavataros.models.diffusion.network import Speech
 from llavataros.models.diffusion.sampling import guided
-from llavataros.models.diffusion.windows import SamplerSettings, network_denoiser
+from llavataros.models.diffusion.windows import default_sampler, network_denoiser
 from llavataros.training.config import TrainConfig
 from llavataros.training.diffusion_task import window_batch
 
@@ -96,7 +96,7 @@ def distill(
             log(f"{2 * student_steps} -> {student_steps} steps: mean loss {total / iterations:.4f}")
         config = dataclasses.replace(student.config, steps=student_steps, guidance=1.0)
         student.config = config
-        student.sampler = SamplerSettings(steps=student_steps, guidance=1.0)
+        student.sampler = default_sampler(config)
         teacher = student.eval().requires_grad_(False)
         guidance = 1.0  # later rounds copy a student that already includes it
     return teacher

@@ -56,6 +56,7 @@ class DiffusionConfig:
     prefix_probability: float = 0.5  # probability a training window starts with known frames
     steps: int = 8  # default sampling steps
     guidance: float = 1.0  # default classifier-free guidance scale (1 = conditional only)
+    temperature: float = 1.0  # default scale of the initial noise (1 = the learned distribution)
     fps: float = 30.0
 
     def __post_init__(self):
@@ -111,6 +112,10 @@ class DiffusionConfig:
                 raise InputError(None, f"diffusion {name} must be in [0, 1), got {value!r}")
         if not self.guidance >= 0.0:
             raise InputError(None, f"diffusion guidance must be >= 0, got {self.guidance!r}")
+        if not 0.0 <= self.temperature <= 10.0:
+            raise InputError(
+                None, f"diffusion temperature must be in [0, 10], got {self.temperature!r}"
+            )
         if not self.fps > 0:
             raise InputError(None, f"diffusion fps must be positive, got {self.fps!r}")
 
@@ -144,7 +149,8 @@ class DiffusionConfig:
         if unknown:
             raise InputError(None, f"unknown diffusion config keys: {', '.join(unknown)}")
         values = dict(data)
-        for name in ("fps", "dropout", "condition_dropout", "prefix_probability", "guidance"):
+        floats = ("fps", "dropout", "condition_dropout", "prefix_probability", "guidance")
+        for name in (*floats, "temperature"):
             if isinstance(values.get(name), int) and not isinstance(values.get(name), bool):
                 values[name] = float(values[name])
         return cls(**values)

@@ -12,7 +12,12 @@ import torch
 from llavataros.models.base import FrameInputs, OutputKind
 from llavataros.models.diffusion.config import DiffusionConfig
 from llavataros.models.diffusion.network import DiffusionDenoiser
-from llavataros.models.diffusion.windows import DiffusionStream, SamplerSettings, generate
+from llavataros.models.diffusion.windows import (
+    DiffusionStream,
+    SamplerSettings,
+    default_sampler,
+    generate,
+)
 
 
 class DiffusionModel(DiffusionDenoiser):
@@ -27,7 +32,7 @@ class DiffusionModel(DiffusionDenoiser):
 
     def __init__(self, config: DiffusionConfig, sampler: SamplerSettings | None = None):
         super().__init__(config)
-        self.sampler = sampler or SamplerSettings(steps=config.steps, guidance=config.guidance)
+        self.sampler = sampler or default_sampler(config)
 
     @property
     def lookahead(self) -> int:

@@ -66,6 +66,13 @@ class SamplerSettings:
             raise ValueError(f"temperature must be in [0, 10], got {self.temperature!r}")
 
 
+def default_sampler(config) -> SamplerSettings:
+    """The sampling settings a model's config gives (steps, guidance, temperature)."""
+    return SamplerSettings(
+        steps=config.steps, guidance=config.guidance, temperature=config.temperature
+    )
+
+
 @dataclass(frozen=True)
 class WindowState:
     """What one window passes to the next: ``tail (b, overlap, m)`` the last ``overlap``
@@ -174,7 +181,7 @@ def network_denoiser(network: DiffusionDenoiser, speech: Speech, speaker: torch.
 
 def _settings(network: DiffusionDenoiser, settings: SamplerSettings | None) -> SamplerSettings:
     c = network.config
-    return settings or SamplerSettings(steps=c.steps, guidance=c.guidance)
+    return settings or default_sampler(c)
 
 
 def generate(
