@@ -9,7 +9,7 @@ Hellinger, with the share of still frames (wrist speed under 0.05 m/s) and the m
 speed beside the truth's. Window 9 is what ``animate`` does at 60 fps.
 
     .venv/bin/python benchmarks/smoothing_study.py --data CORPUS [--model diffusion]
-        [--windows 9 15 21 27] [--out runs/smoothing] [--json F]
+        [--windows 9 15 21 27] [--temperature T] [--out runs/smoothing] [--json F]
 """
 
 from __future__ import annotations
@@ -49,14 +49,14 @@ def rest(arrays: list[np.ndarray]) -> tuple[float, float]:
     return float(np.mean(speeds < STILL)), float(np.median(speeds))
 
 
-def animate_raw(data: Path, model: str, takes, out: Path) -> None:
+def animate_raw(data: Path, model: str, takes, out: Path, sampling: list[str]) -> None:
     """The takes animated without smoothing, each speaker's with its own speaker."""
     for speaker in sorted({take.name.split("_")[1] for take in takes}):
         group = [take for take in takes if take.name.split("_")[1] == speaker]
         words = [part for take in group for part in ("--transcript", str(take.words_path))]
         audio = [str(take.audio_path) for take in group]
         cli("animate", *audio, *words, "--model", model, "--speaker", speaker, "--fps", str(FPS),
-            "--no-face", "--no-video", "--no-smooth", "-o", str(out))  # fmt: skip
+            "--no-face", "--no-video", "--no-smooth", *sampling, "-o", str(out))  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data", required=True, help="corpus folder")
     parser.add_argument("--model", default="diffusion", help="shipped family or run folder")
     parser.add_argument("--windows", type=int, nargs="+", default=[9, 15, 21, 27])
+    parser.add_argument("--temperature", type=float, help="diffusion models: sampling temperature")
     parser.add_argument("--out", type=Path, default=Path("runs/smoothing"))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -73,16 +74,18 @@ def main(argv: list[str] | None = None) -> dict:
     from llavataros.motion.smoothing import smooth
 
     takes = resolve_splits(args.data)[0]["test"]
-    raw = args.out / f"{Path(args.model).name}_raw"
+    sampling = [] if args.temperature is None else ["--temperature", str(args.temperature)]
+    tag = Path(args.model).name + ("" if args.temperature is None else f"_t{args.temperature:g}")
+    raw = args.out / f"{tag}_raw"
     if not raw.is_dir():
-        animate_raw(Path(args.data), args.model, takes, raw)
+        animate_raw(Path(args.data), args.model, takes, raw, sampling)
     truth = [np.load(take.motion_path) for take in takes]
     still, median = rest(truth)
     figures = {"machine": common.machine(), "truth": {"still": still, "median": median}}
     rows = []
     names = sorted(path.stem for path in raw.glob("*.npy"))
     for window in args.windows:
-        folder = args.out / f"{Path(args.model).name}_sg{window}"
+        folder = args.out / f"{tag}_sg{window}"
         folder.mkdir(parents=True, exist_ok=True)
         smoothed = [smooth(m, window, 2).to_array(np.float32) for m in load_motions(raw, FPS)]
         for name, motion in zip(names, smoothed, strict=True):
