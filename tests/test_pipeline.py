@@ -89,7 +89,7 @@ def test_animate_to_files_writes_every_output_and_nothing_partial(animator, tmp_
     names = ["hello.bvh", "hello.face.csv", "hello.face.npy", "hello.json", "hello.npy"]
     assert sorted(p.name for p in written) == [*names, "hello.words.json"]
     metadata = json.loads((tmp_path / "hello.json").read_text())
-    assert metadata == {"fps": 60.0, "face": "visemes+model"}
+    assert metadata == {"fps": 60.0, "face": "visemes+model", "model": "llanimation"}
     array = np.load(tmp_path / "hello.npy")
     assert array.dtype == np.float32 and array.shape[1:] == (9, 7)
     face = np.load(tmp_path / "hello.face.npy")
@@ -107,7 +107,7 @@ def test_animate_to_files_writes_every_output_and_nothing_partial(animator, tmp_
         EXAMPLES / "hello.wav", bare, transcript=EXAMPLES / "hello.txt", video=False, face=False
     )
     assert not any(".face." in p.name for p in written)
-    assert json.loads((bare / "hello.json").read_text()) == {"fps": 60.0}
+    assert json.loads((bare / "hello.json").read_text()) == {"fps": 60.0, "model": "llanimation"}
 
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF\x00\x00not really a wave file")

@@ -3,6 +3,7 @@ motion, another seed other motion) and follows the output contract."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +76,13 @@ def test_model_diffusion_selects_it_on_the_command_line(animator, tmp_path):
     )
     assert code == 0
     np.testing.assert_allclose(np.load(out / "hello.npy"), sample(animator, 2), atol=1e-5)
+    # NAME.json records what made the motion, enough to make it again
+    record = json.loads((out / "hello.json").read_text())
+    assert record["model"] == "diffusion"
+    assert record["sampling"] == {
+        "steps": 8,
+        "guidance": 1.0,
+        "eta": 0.0,
+        "seed": 2,
+        "temperature": 0.3,
+    }

@@ -4,7 +4,6 @@ partial output."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +26,3 @@ def write_face_outputs(
     partial.write_text(text, newline="")
     partial.replace(csv)
     return npy, csv
-
-
-def note_face_source(metadata_path: str | Path, source: str | None) -> None:
-    """Add ``"face": source`` (what drove the face) to a take's ``NAME.json``."""
-    path = Path(metadata_path)
-    data = json.loads(path.read_text()) if path.is_file() else {}
-    data["face"] = source
-    path.write_text(json.dumps(data) + "\n")

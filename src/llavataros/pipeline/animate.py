@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from llavataros.errors import InputError
-from llavataros.face.outputs import note_face_source, write_face_outputs
+from llavataros.face.outputs import write_face_outputs
 from llavataros.features.build import build_extractor
 from llavataros.features.frames import FeatureExtractor, FrameFeatures
 from llavataros.features.speaker import SpeakerVocabulary
@@ -38,7 +38,7 @@ from llavataros.models.face.network import FaceModel
 from llavataros.models.geometry import output_to_motion
 from llavataros.motion.bvh import write_bvh
 from llavataros.motion.skeleton import Skeleton
-from llavataros.motion.take import Motion, save_take
+from llavataros.motion.take import Motion, note_take_metadata, save_take
 from llavataros.motion.timing import frame_count
 from llavataros.pipeline.face import is_english, speech_face
 from llavataros.pipeline.learned_mouth import SHIPPED_FACE_MODEL, load_face_model
@@ -65,13 +65,15 @@ def with_silence(samples: np.ndarray, frames: int, fps: float) -> np.ndarray:
 class AnimationResult:
     """Generated motion at the output fps, the timed words it was driven by, the seconds
     each stage took, and the face ``(T, 52)`` at the same fps (None with ``face=False``) with
-    what drove it (:mod:`llavataros.pipeline.face`)."""
+    what drove it (:mod:`llavataros.pipeline.face`); ``model`` names the gesture model's family
+    and, for a model that samples, its settings (what ``NAME.json`` records)."""
 
     motion: Motion
     transcript: Transcript
     timings: dict[str, float] = field(default_factory=dict)
     face: np.ndarray | None = None
     face_source: str | None = None
+    model: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -284,7 +286,16 @@ class Animator:
                 english=is_english(words),
             )
             lap("face")
-        return AnimationResult(motion, words, timings, weights, source)
+        return AnimationResult(motion, words, timings, weights, source, self.model_record())
+
+    def model_record(self) -> dict:
+        """``{"model": family}`` plus ``"sampling"`` (steps, guidance, eta, seed, temperature)
+        for a model that samples: enough to make the same motion again."""
+        record: dict = {"model": self.model.family}
+        sampler = getattr(self.model, "sampler", None)
+        if sampler is not None:
+            record["sampling"] = dataclasses.asdict(sampler)
+        return record
 
     def animate_to_files(
         self,
@@ -337,7 +348,8 @@ def write_outputs(
         ]
         if result.face is not None:
             files += write_face_outputs(motion_path, result.face, result.motion.fps)
-            note_face_source(motion_path.with_suffix(".json"), result.face_source)
+            note_take_metadata(motion_path, face=result.face_source)
+        note_take_metadata(motion_path, **result.model)
         if video_audio is not None:
             from llavataros.render.video import render_video
 
