@@ -35,6 +35,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_AUDIO = ROOT / "examples" / "hello.wav"
 EXAMPLE_TEXT = ROOT / "examples" / "hello.txt"
+# the shipped Transformer-XL: the speed and stream benchmarks measure the live server's model
 SHIPPED_MODEL = ROOT / "src" / "llavataros" / "assets" / "default"
 SCRATCH = Path("/tmp/llavataros-bench")
 from llavataros.speech.audio import SAMPLE_RATE  # noqa: E402
@@ -309,7 +310,7 @@ def scratch_model(folder: Path = SCRATCH / "default-config-run") -> Path:
 
 
 def model_path(given: str | None) -> Path:
-    """``--model`` as given; else the shipped default; else :func:`scratch_model`."""
+    """``--model`` as given; else the shipped Transformer-XL; else :func:`scratch_model`."""
     if given:
         return Path(given)
     if (SHIPPED_MODEL / "model.json").exists():
@@ -320,8 +321,8 @@ def model_path(given: str | None) -> Path:
 def add_common_arguments(parser) -> None:
     parser.add_argument(
         "--model",
-        help="run folder or checkpoint (default: the shipped model, else a default-config "
-        "model trained for 2 steps under /tmp)",
+        help="run folder or checkpoint (default: the shipped Transformer-XL, else a "
+        "default-config model trained for 2 steps under /tmp)",
     )
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     parser.add_argument("--json", type=Path, help="also save the figures as JSON here")

@@ -131,7 +131,9 @@ async def cycles(url: str, audio: np.ndarray, total: int, parallel: int, pid: in
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="run folder or checkpoint (default: the shipped model)")
+    parser.add_argument(
+        "--model", help="run folder or checkpoint (default: the server's, the Transformer-XL)"
+    )
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--seconds", type=float, default=10.0, help="speech per stream")
     parser.add_argument("--speed", type=float, default=1.0, help="times real time")
