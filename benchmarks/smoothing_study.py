@@ -25,7 +25,6 @@ import numpy as np
 import common
 
 FPS = 60.0
-STILL = 0.05  # m/s
 KEYS = (
     "fgd",
     "beat_alignment",
@@ -42,11 +41,12 @@ def cli(*arguments: str) -> None:
 
 
 def rest(arrays: list[np.ndarray]) -> tuple[float, float]:
-    """Share of still wrist frames and the median wrist speed (m/s) over ``(T, 9, 7)`` takes."""
-    from llavataros.eval.realism import wrist_speed
+    """Share of still wrist frames (as ``realism.stillness``, pooled over the takes) and the
+    median wrist speed (m/s) over ``(T, 9, 7)`` takes."""
+    from llavataros.eval.realism import STILL_SPEED, wrist_speed
 
     speeds = np.concatenate([wrist_speed(a[..., :3], FPS).ravel() for a in arrays])
-    return float(np.mean(speeds < STILL)), float(np.median(speeds))
+    return float(np.mean(speeds < STILL_SPEED)), float(np.median(speeds))
 
 
 def animate_raw(data: Path, model: str, takes, out: Path, sampling: list[str]) -> None:

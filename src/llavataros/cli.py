@@ -20,13 +20,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-SHIPPED_MODEL = Path(__file__).resolve().parent / "assets" / "diffusion"  # the default
-MODEL_HELP = (
-    "a shipped model by family (llanimation, diffusion), a run folder, a model folder or "
-    "RUN/checkpoints/NAME.ckpt (default: the shipped diffusion model)"
-)
-SERVE_MODEL_HELP = MODEL_HELP.replace(
-    "diffusion model)", "llanimation model, whose stream waits 0.7 s where diffusion's waits 3 s)"
+# checkpoint.DEFAULT_MODEL's folder, named here so --help needs no torch import
+SHIPPED_MODEL = Path(__file__).resolve().parent / "assets" / "diffusion"
+
+
+def _model_help(default: str) -> str:
+    return (
+        "a shipped model by family (llanimation, diffusion), a run folder, a model folder or "
+        f"RUN/checkpoints/NAME.ckpt (default: the shipped {default})"
+    )
+
+
+MODEL_HELP = _model_help("diffusion model")
+SERVE_MODEL_HELP = _model_help(
+    "llanimation model, whose stream waits 0.7 s where diffusion's waits 3 s"
 )
 
 
@@ -134,7 +141,7 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
         "--temperature",
         type=float,
         help="diffusion models: scale of the initial noise, 1 = the model's distribution; lower "
-        "is calmer and less varied (default 1)",
+        "is calmer and less varied (default: the model's; the shipped one's is 0.3)",
     )
 
 

@@ -199,19 +199,13 @@ def load_take(
     return motion.with_continuous_rotations()
 
 
-def note_take_metadata(npy_path: str | Path, **fields) -> None:
-    """Add ``fields`` to the ``NAME.json`` beside take ``npy_path`` (created if absent)."""
-    path = Path(npy_path).with_suffix(".json")
-    data = json.loads(path.read_text()) if path.is_file() else {}
-    data.update(fields)
-    path.write_text(json.dumps(data) + "\n")
-
-
-def save_take(motion: Motion, path: str | Path, write_metadata: bool = False) -> Path:
-    """Write ``(t, 9, 7)`` float32; optionally ``NAME.json`` with the fps beside it."""
+def save_take(motion: Motion, path: str | Path, write_metadata: bool = False, **fields) -> Path:
+    """Write ``(t, 9, 7)`` float32; optionally ``NAME.json`` beside it with the fps and any
+    further ``fields``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, motion.to_array(np.float32))
     if write_metadata:
-        path.with_suffix(".json").write_text(json.dumps({"fps": motion.fps}) + "\n")
+        metadata = {"fps": motion.fps, **fields}
+        path.with_suffix(".json").write_text(json.dumps(metadata) + "\n")
     return path

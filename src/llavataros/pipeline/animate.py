@@ -38,7 +38,7 @@ from llavataros.models.face.network import FaceModel
 from llavataros.models.geometry import output_to_motion
 from llavataros.motion.bvh import write_bvh
 from llavataros.motion.skeleton import Skeleton
-from llavataros.motion.take import Motion, note_take_metadata, save_take
+from llavataros.motion.take import Motion, save_take
 from llavataros.motion.timing import frame_count
 from llavataros.pipeline.face import is_english, speech_face
 from llavataros.pipeline.learned_mouth import SHIPPED_FACE_MODEL, load_face_model
@@ -141,9 +141,8 @@ class Animator:
         classifier-free ``guidance`` scale, random ``seed`` (the same seed gives the same
         motion), ``temperature`` of the initial noise. None keeps the model's setting; a model
         that does not sample refuses any."""
-        options = (("steps", steps), ("guidance", guidance), ("seed", seed))
-        options += (("temperature", temperature),)
-        given = {name: value for name, value in options if value is not None}
+        options = {"steps": steps, "guidance": guidance, "seed": seed, "temperature": temperature}
+        given = {name: value for name, value in options.items() if value is not None}
         if not given:
             return
         sampler = getattr(self.model, "sampler", None)
@@ -339,17 +338,18 @@ def write_outputs(
     remove_dead_staging(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}.{name}.", dir=out_dir))
     try:
-        motion_path = save_take(result.motion, staging / f"{name}.npy", write_metadata=True)
+        face = {} if result.face is None else {"face": result.face_source}
+        path = staging / f"{name}.npy"
+        motion_path = save_take(result.motion, path, write_metadata=True, **face, **result.model)
         files = [
             motion_path,
-            motion_path.with_suffix(".json"),  # the fps, so every command reads the take
+            motion_path.with_suffix(".json"),  # the fps (so every command reads the take),
+            # what drove the face, the model and its sampler
             write_bvh(result.motion, staging / f"{name}.bvh"),
             save_words_json(result.transcript, staging / f"{name}.words.json"),
         ]
         if result.face is not None:
             files += write_face_outputs(motion_path, result.face, result.motion.fps)
-            note_take_metadata(motion_path, face=result.face_source)
-        note_take_metadata(motion_path, **result.model)
         if video_audio is not None:
             from llavataros.render.video import render_video
 

@@ -36,8 +36,7 @@ EXACT = 1e-6  # frame times closer than this to a whole model frame are on it
 def smoothing_window(seconds: float, fps: float) -> int:
     """The odd number of frames at ``fps`` whose span is nearest ``seconds`` (1: no smoothing,
     as for spans under two frames, where no window of at least 3 fits)."""
-    half = int(round(seconds * fps / 2 + EXACT))
-    return 2 * half + 1 if half >= 1 else 1
+    return 2 * int(round(seconds * fps / 2 + EXACT)) + 1
 
 
 class MotionAssembler:
@@ -57,8 +56,7 @@ class MotionAssembler:
         self.skeleton, self.root_statistics = skeleton, root_statistics
         self.model_fps, self.fps = float(model_fps), float(fps)
         self.window = smoothing_window(smoothing_seconds, self.fps) if smooth else 1
-        self.smooth = self.window > SMOOTH_ORDER
-        self.half = self.window // 2 if self.smooth else 0
+        self.half = self.window // 2  # 0: no smoothing (a window of 1)
         self.model_root = np.zeros((0, 3))  # model-rate frames kept for resampling
         self.model_quats = np.zeros((0, skeleton.num_joints, 4))
         self.model_first = 0  # absolute index of model_root[0]
@@ -126,10 +124,10 @@ class MotionAssembler:
         if ready <= self.frames_out or release <= self.frames_out:
             return None
         start = max(0, self.frames_out - 2 * self.half)
-        if self.smooth and not final and ready - start < self.window:
+        if self.half and not final and ready - start < self.window:
             return None  # not yet a whole smoothing window of new context
         root, quats = self._interpolate(start, ready, final)
-        if self.smooth:  # only the first and the last chunk keep edge frames
+        if self.half:  # only the first and the last chunk keep edge frames
             edges = start == 0 or final
             root, quats = smooth_root_and_rotations(root, quats, self.window, SMOOTH_ORDER, edges)
         keep = slice(self.frames_out - start, release - start)

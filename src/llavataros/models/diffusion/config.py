@@ -28,6 +28,15 @@ SCHEDULES: tuple[str, ...] = get_args(ScheduleKind)
 
 ROOT_DIM = 3
 SIXD_DIM = 6
+# fields a YAML or JSON config may give as whole numbers
+FLOAT_FIELDS = (
+    "fps",
+    "dropout",
+    "condition_dropout",
+    "prefix_probability",
+    "guidance",
+    "temperature",
+)
 
 
 @dataclass(frozen=True)
@@ -149,8 +158,7 @@ class DiffusionConfig:
         if unknown:
             raise InputError(None, f"unknown diffusion config keys: {', '.join(unknown)}")
         values = dict(data)
-        floats = ("fps", "dropout", "condition_dropout", "prefix_probability", "guidance")
-        for name in (*floats, "temperature"):
+        for name in FLOAT_FIELDS:
             if isinstance(values.get(name), int) and not isinstance(values.get(name), bool):
                 values[name] = float(values[name])
         return cls(**values)
