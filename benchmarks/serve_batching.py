@@ -34,11 +34,12 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
 
     from llavataros.models.base import FrameInputs
+    from llavataros.models.checkpoint import LIVE_MODEL
     from llavataros.pipeline.animate import Animator
     from llavataros.pipeline.stream import AnimationStream
     from llavataros.serve.batching import stack, unstack
 
-    animator = Animator.load(threads=1)
+    animator = Animator.load(LIVE_MODEL, threads=1)  # the live server's model
     info = common.machine()
     common.print_machine(info)
     clip = common.speech_clip(args.warmup + 1, "repeat")

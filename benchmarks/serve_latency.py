@@ -7,7 +7,8 @@ Starts ``llavataros serve`` as a subprocess, then from this process:
   chunks (``--chunk-ms``); per-frame latency beyond the lookahead (wall time the frame arrives
   minus the wall time its audio was sent, minus ``ready.lookahead_s``) as p50/p95/max over all
   frames, the worst stream's p95, the median time from a stream's first audio to its first
-  frame, and memory per connection (server peak RSS while streaming minus its idle RSS, over
+  frame, and memory per connection (server peak RSS, its worker processes included, while
+  streaming minus its idle RSS, over
   N); server CPU seconds per second of speech per stream (what the load of other processes
   does not change: 2 idle cores hold about 2 / that many streams);
 - ``--cycles`` (500) connect / stream ``--cycle-seconds`` (0.5 s, sent at once) / disconnect
@@ -17,7 +18,8 @@ Starts ``llavataros serve`` as a subprocess, then from this process:
 Targets: one stream p95 beyond lookahead <= 100 ms; >= 8 concurrent streams within that bound.
 
     .venv/bin/python benchmarks/serve_latency.py [--streams 1 2 4 8] [--seconds 10]
-        [--cycles 500] [--batch-wait-ms 10] [--workers N] [--model RUN] [--json F]
+        [--cycles 500] [--batch-wait-ms 10] [--processes N] [--workers N] [--model RUN]
+        [--json F]
 """
 
 from __future__ import annotations
@@ -36,22 +38,36 @@ import numpy as np
 import common
 
 BOUND_S = 0.1  # the target: p95 latency beyond the lookahead
+WARM_UP_STREAMS = 4
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the server's worker processes)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += process_tree(int(child))
+    return found
 
 
 def status(pid: int) -> dict[str, float]:
-    """RSS (MB) and thread count of process ``pid``."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "Threads"):
-            fields[key] = float(value.split()[0])
+    """RSS (MB) and thread count of process ``pid`` and its descendants, summed."""
+    fields = {"VmRSS": 0.0, "Threads": 0.0}
+    for member in process_tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in fields:
+                fields[key] += float(value.split()[0])
     return {"rss_mb": fields["VmRSS"] / 1024, "threads": fields["Threads"]}
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of process ``pid`` and its descendants so far."""
+    total = 0
+    for member in process_tree(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -61,9 +77,16 @@ def free_port() -> int:
 
 
 def start_server(
-    port: int, model: str | None, workers: int | None, wait_ms: float, face_model: str | None
+    port: int,
+    model: str | None,
+    workers: int | None,
+    wait_ms: float,
+    face_model: str | None,
+    processes: int | None,
 ):
     command = [sys.executable, "-m", "llavataros.cli", "serve", "--port", str(port)]
+    if processes:
+        command += ["--processes", str(processes)]
     if face_model:
         command += ["--face-model", face_model]
     command += ["--max-connections", "16", "--batch-wait-ms", str(wait_ms)]
@@ -141,6 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--cycles", type=int, default=500)
     parser.add_argument("--cycle-seconds", type=float, default=0.5)
     parser.add_argument("--parallel", type=int, default=4, help="cycles at a time")
+    parser.add_argument("--processes", type=int, help="server processes (its default)")
     parser.add_argument("--workers", type=int, help="server inference threads (its default)")
     parser.add_argument(
         "--batch-wait-ms", type=float, default=10.0, help="server batching wait (0: none)"
@@ -154,12 +178,16 @@ def main(argv: list[str] | None = None) -> dict:
     clip = common.speech_clip(args.seconds, "repeat")
     port = free_port()
     url = f"ws://127.0.0.1:{port}/ws"
-    server = start_server(port, args.model, args.workers, args.batch_wait_ms, args.face_model)
+    server = start_server(
+        port, args.model, args.workers, args.batch_wait_ms, args.face_model, args.processes
+    )
     figures: dict = {"machine": info, "seconds": args.seconds, "workers": args.workers}
+    figures["processes"] = args.processes or "default"
     figures["batch_wait_ms"] = args.batch_wait_ms
     figures["chunk_ms"] = args.chunk_ms
     try:
-        asyncio.run(concurrent_streams(url, clip, 1, server.pid, float("inf")))  # warm-up
+        # warm-up: streams at full speed, so that every server process has served one
+        asyncio.run(concurrent_streams(url, clip, WARM_UP_STREAMS, server.pid, float("inf")))
         idle = status(server.pid)
         figures["idle"] = idle
         rows = []

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from llavataros.models.base import FrameInputs
 from llavataros.pipeline.animate import Animator
 from llavataros.pipeline.stream import AnimationStream
 from llavataros.serve.batching import PushBatcher, signature, stack, unstack
@@ -60,3 +61,41 @@ def test_batched_streams_equal_separate_streams():
     for separate, batched in zip(alone, together, strict=True):
         assert batched.shape == separate.shape
         assert np.abs(batched - separate).max() < 1e-4
+
+
+def test_pushes_of_different_lengths_share_forward_passes():
+    """A session that fell behind pushes more frames at once: the batch runs the frames all
+    have together, the rest in further rounds, and every caller gets its frames alone."""
+    model = Animator.load("llanimation").model
+    config = model.config
+    generator = torch.Generator().manual_seed(0)
+
+    def inputs(frames: int) -> FrameInputs:
+        text = torch.randn(1, frames, config.text_dim, generator=generator)
+        audio = torch.randn(1, frames, config.audio_dim, generator=generator)
+        return FrameInputs(text, torch.rand(1, frames, generator=generator) > 0.5, audio)
+
+    lengths = [3, 6, 9, 3]
+    warm = [inputs(90) for _ in lengths]  # memories full: the states stack
+    chunks = [inputs(frames) for frames in lengths]
+    starts = [model.push(model.start_stream(torch.tensor([0])), w)[1] for w in warm]
+    alone = [model.push(state, chunk) for state, chunk in zip(starts, chunks, strict=True)]
+
+    batcher = PushBatcher(model, wait=1.0)
+    barrier = threading.Barrier(len(lengths))
+
+    def push(state, chunk):
+        with batcher.expecting():
+            barrier.wait()
+            return batcher.push(state, chunk)
+
+    with ThreadPoolExecutor(len(lengths)) as pool:
+        together = list(pool.map(push, starts, chunks))
+    # one batch of 4 (3 frames each), then the two longer pushes together (3), then the last
+    assert batcher.batch_sizes == [4, 2, 1]
+    for (output, state), (batched, batched_state) in zip(alone, together, strict=True):
+        assert batched.shape == output.shape
+        assert torch.abs(batched - output).max() < 1e-4
+        assert torch.abs(batched_state.pending.audio - state.pending.audio).max() == 0
+        layers = zip(state.memory.layers, batched_state.memory.layers, strict=True)
+        assert all(torch.abs(one - other).max() < 1e-4 for one, other in layers)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from llavataros.errors import InputError
 from llavataros.motion.timing import MODEL_FPS
+from llavataros.serve.processes import default_processes
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -32,6 +33,7 @@ def _model_help(default: str) -> str:
 
 
 MODEL_HELP = _model_help("diffusion model")
+DEFAULT_PROCESSES = default_processes()
 SERVE_MODEL_HELP = _model_help(
     "llanimation model, whose stream waits 0.7 s where diffusion's waits 3 s"
 )
@@ -336,6 +338,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         args.workers,
         args.batch_wait_ms / 1000,
         _face_model(args.face_model),
+        args.processes,
     )
     return 0
 
@@ -367,9 +370,16 @@ def add_live_commands(add: Callable) -> None:
         "--max-connections", type=int, default=8, help="streams served at once (default 8)"
     )
     p.add_argument(
+        "--processes",
+        type=int,
+        default=DEFAULT_PROCESSES,
+        help="server processes behind the one port, each streams the connections it is given "
+        f"(default: one per core, at most 4; here {DEFAULT_PROCESSES})",
+    )
+    p.add_argument(
         "--workers",
         type=int,
-        help="inference threads (default: one per connection with batching, else 2)",
+        help="inference threads per process (default: one per connection with batching, else 2)",
     )
     p.add_argument(
         "--batch-wait-ms",

@@ -4,9 +4,12 @@ Each session's :class:`~llavataros.models.base.ModelStream` talks to a :class:`B
 proxy instead of the model. A session announces a push it is about to make
 (:meth:`PushBatcher.expecting`); a model push waits, up to ``wait`` seconds, while pushes other
 sessions announced have not arrived yet, so sessions working at the same time share a forward
-pass and a lone session never waits. Pushes whose stream states and inputs have the same shapes
-(apart from the batch axis) run as one ``model.push`` on states stacked along the batch axis,
-and each caller gets its own rows back. The stacking is generic over the state (dataclasses,
+pass and a lone session never waits. Pushes whose stream states have the same shapes (apart
+from the batch axis) run as ``model.push`` calls on states stacked along the batch axis, and
+each caller gets its own rows back. Pushes of different lengths (a session that fell behind
+sends two chunks' frames at once) still share forward passes: they run in rounds, each pushing
+the frames every one of them still has, which gives the same frames because a model stream
+accepts its input in chunks of any size. The stacking is generic over the state (dataclasses,
 tuples, tensors, plain values), so it knows the model protocol, never a family's class. Rows of
 a batch never mix (every layer works per sequence), so results equal separate pushes to float
 rounding; a state that does not stack (shapes differ, e.g. a Transformer-XL memory still
@@ -79,12 +82,22 @@ def unstack(value: Any, sizes: list[int]) -> list:
 
 @dataclasses.dataclass
 class _Request:
+    """One caller's push: its state and the input frames not pushed yet, the outputs so far."""
+
     state: Any
     inputs: FrameInputs
-    key: Any
+    outputs: list[torch.Tensor] = dataclasses.field(default_factory=list)
     done: threading.Event = dataclasses.field(default_factory=threading.Event)
-    result: tuple | None = None
     error: BaseException | None = None
+
+    @property
+    def key(self) -> Any:
+        """What must be equal to share a forward pass (the inputs' length need not be)."""
+        return signature((self.state, self.inputs.slice(0, 0)))
+
+    @property
+    def result(self) -> tuple[torch.Tensor, Any]:
+        return torch.cat(self.outputs, dim=1), self.state
 
 
 class PushBatcher:
@@ -118,7 +131,7 @@ class PushBatcher:
             self.announced.value = False
 
     def push(self, state: Any, inputs: FrameInputs) -> tuple[torch.Tensor, Any]:
-        request = _Request(state, inputs, signature((state, inputs)))
+        request = _Request(state, inputs)
         with self.lock:
             if getattr(self.announced, "value", False):
                 self.announced.value = False
@@ -145,32 +158,48 @@ class PushBatcher:
         with self.lock:
             taken, self.pending = self.pending, []
             self.leader_active = False
-        groups: dict[Any, list[_Request]] = {}
-        for request in taken:
-            groups.setdefault(request.key, []).append(request)
-        for group in groups.values():
-            for start in range(0, len(group), self.max_batch):
-                self._run(group[start : start + self.max_batch])
+        try:
+            self._run_rounds(taken)
+        finally:
+            for request in taken:
+                request.done.set()
+
+    def _run_rounds(self, requests: list[_Request]) -> None:
+        """Push every request's frames: rounds of batched pushes until none are left."""
+        active = requests
+        while active:
+            groups: dict[Any, list[_Request]] = {}
+            for request in active:
+                groups.setdefault(request.key, []).append(request)
+            for group in groups.values():
+                for start in range(0, len(group), self.max_batch):
+                    self._run(group[start : start + self.max_batch])
+            active = [r for r in active if r.error is None and r.inputs.frames > 0]
 
     def _run(self, group: list[_Request]) -> None:
+        """One forward pass: a lone request pushes all its frames, a batch the frames every
+        member still has."""
         try:
             if len(group) == 1:
-                results = [self.model.push(group[0].state, group[0].inputs)]
+                request = group[0]
+                output, request.state = self.model.push(request.state, request.inputs)
+                request.outputs.append(output)
+                request.inputs = request.inputs.slice(request.inputs.frames)
             else:
+                frames = min(r.inputs.frames for r in group)
                 state = stack([r.state for r in group])
-                inputs = stack([r.inputs for r in group])
+                inputs = stack([r.inputs.slice(0, frames) for r in group])
                 output, new_state = self.model.push(state, inputs)
                 sizes = [r.inputs.text.shape[0] for r in group]
-                results = list(zip(unstack(output, sizes), unstack(new_state, sizes), strict=True))
+                rows = zip(group, unstack(output, sizes), unstack(new_state, sizes), strict=True)
+                for request, part, part_state in rows:
+                    request.outputs.append(part)
+                    request.state = part_state
+                    request.inputs = request.inputs.slice(frames)
             self.batch_sizes = [*self.batch_sizes[-999:], len(group)]
-            for request, result in zip(group, results, strict=True):
-                request.result = result
         except BaseException as error:  # every caller of the batch sees the failure
             for request in group:
                 request.error = error
-        finally:
-            for request in group:
-                request.done.set()
 
 
 class BatchedModel:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from aiohttp import WSMsgType, web
 
+from llavataros.errors import InputError
 from llavataros.models.checkpoint import LIVE_MODEL
 from llavataros.pipeline.animate import Animator
 from llavataros.pipeline.learned_mouth import SHIPPED_FACE_MODEL
@@ -46,6 +48,12 @@ class ServerState:
     batcher: PushBatcher | None = None
     connections: int = 0
     sessions: set[Session] = field(default_factory=set)
+    on_connections: Callable[[int], None] | None = None  # told the stream count on changes
+
+    def count_connection(self, change: int) -> None:
+        self.connections += change
+        if self.on_connections is not None:
+            self.on_connections(self.connections)
 
 
 STATE = web.AppKey("state", ServerState)
@@ -92,11 +100,11 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     if state.connections >= state.max_connections:
         await _fail(ws, ProtocolError("server_busy", f"{state.max_connections} streams are open"))
         return ws
-    state.connections += 1
+    state.count_connection(+1)
     try:
         await Connection(ws, state).run()
     finally:
-        state.connections -= 1
+        state.count_connection(-1)
     return ws
 
 
@@ -258,6 +266,11 @@ class Connection:
         await self.ws.close()
 
 
+def load_animator(model: str | None, face_model: str | Path | None) -> Animator:
+    """The models a server process serves (default: the live model)."""
+    return Animator.load(model or LIVE_MODEL, face_model=face_model)
+
+
 def run_server(
     host: str = "127.0.0.1",
     port: int = 8765,
@@ -266,11 +279,34 @@ def run_server(
     workers: int | None = None,
     batch_wait: float = BATCH_WAIT,
     face_model: str | Path | None = SHIPPED_FACE_MODEL,
+    processes: int = 1,
 ) -> None:
-    """Load the models once (default: the shipped Transformer-XL, whose stream answers within
-    0.7 s) and serve until interrupted (``face_model`` None: the mouth
-    follows loudness where no words are known)."""
-    animator = Animator.load(model or LIVE_MODEL, face_model=face_model)
+    """Load the models (default: the shipped Transformer-XL, whose stream answers within
+    0.7 s) and serve until interrupted (``face_model`` None: the mouth follows loudness where
+    no words are known). ``processes`` > 1: that many server processes behind one socket
+    (:mod:`llavataros.serve.processes`), each with its own copy of the models."""
+    if processes < 1:
+        raise InputError(None, f"--processes must be at least 1, got {processes}")
+    banner = f"llavataros serve: ws://{host}:{port}/ws, viewer at http://{host}:{port}/"
+    if processes > 1:
+        from llavataros.serve.processes import per_process, serve_processes
+
+        options = {
+            "model": model,
+            "face_model": face_model,
+            "max_connections": per_process(max_connections, processes),
+            "workers": workers,
+            "batch_wait": batch_wait,
+        }
+        serve_processes(
+            host,
+            port,
+            processes,
+            options,
+            lambda: print(f"{banner} ({processes} processes)", flush=True),
+        )
+        return
+    animator = load_animator(model, face_model)
     app = make_app(animator, max_connections, workers, batch_wait)
-    print(f"llavataros serve: ws://{host}:{port}/ws, viewer at http://{host}:{port}/", flush=True)
+    print(banner, flush=True)
     web.run_app(app, host=host, port=port, print=None, access_log=None)

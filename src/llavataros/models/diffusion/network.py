@@ -50,6 +50,7 @@ from torch import nn
 
 from llavataros.errors import InputError
 from llavataros.models.diffusion.config import DiffusionConfig
+from llavataros.models.layers import TemporalConvolution
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ class DiffusionDenoiser(nn.Module):
             self.text_norm = nn.LayerNorm(c.text_dim)
             self.text_in = nn.Linear(c.text_dim, w)
         self.boundary = nn.Parameter(0.02 * torch.randn(w))  # speech before/after the sequence
-        self.speech_convolution = nn.Conv1d(w, w, kernel_size=c.lookbehind + 1 + c.lookahead)
+        self.speech_convolution = TemporalConvolution(w, w, c.lookbehind + 1 + c.lookahead)
         self.null_speech = nn.Parameter(0.02 * torch.randn(w))  # the dropped condition (CFG)
         self.speaker_embedding = nn.Embedding(c.num_speakers, w)
         self.time_mlp = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
@@ -228,7 +229,7 @@ class DiffusionDenoiser(nn.Module):
         before = self.boundary.expand(b, c.lookbehind - speech.before, w)
         after = self.boundary.expand(b, c.lookahead - speech.after, w)
         padded = torch.cat([before, features, after], dim=1)  # (b, B + n + A, w)
-        convolved = self.speech_convolution(padded.transpose(1, 2)).transpose(1, 2)  # (b, n, w)
+        convolved = self.speech_convolution(padded)  # (b, n, w)
         own = padded[:, c.lookbehind : c.lookbehind + frames]
         encoded = own + F.gelu(convolved)
         if keep is not None:

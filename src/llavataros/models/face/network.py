@@ -32,6 +32,7 @@ from torch import nn
 from llavataros.errors import InputError
 from llavataros.models.face.config import FaceModelConfig
 from llavataros.models.face.mamba import MambaLayer, MambaState
+from llavataros.models.layers import TemporalConvolution
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ class FaceModel(nn.Module):
         with torch.no_grad():  # id 0 (unknown) starts as "no information"
             self.phoneme_embedding.weight[0].zero_()
         self.boundary = nn.Parameter(0.02 * torch.randn(c.width))
-        self.convolution = nn.Conv1d(c.width, c.width, c.lookbehind + 1 + c.lookahead)
+        self.convolution = TemporalConvolution(c.width, c.width, c.lookbehind + 1 + c.lookahead)
         self.layers = nn.ModuleList(
             MambaLayer(c.width, c.state_dim, c.expand, c.conv_kernel, c.scan_chunk, c.scan)
             if kind == "mamba"
@@ -225,7 +226,7 @@ class FaceModel(nn.Module):
 
         after = self.boundary.expand(b, frames + c.lookahead - t_in, c.width)
         window = torch.cat([state.history, x, after], dim=1)  # (b, B + frames + A, d)
-        convolved = self.convolution(window.transpose(1, 2)).transpose(1, 2)  # (b, frames, d)
+        convolved = self.convolution(window)  # (b, frames, d)
         hidden = x[:, :frames] + F.gelu(convolved)
         history_all = torch.cat([state.history, x[:, :frames]], dim=1)
         history = history_all[:, history_all.shape[1] - c.lookbehind :]

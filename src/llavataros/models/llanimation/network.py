@@ -41,6 +41,7 @@ from torch import nn
 
 from llavataros.errors import InputError
 from llavataros.models.base import FrameInputs, OutputKind
+from llavataros.models.layers import TemporalConvolution
 from llavataros.models.llanimation import generation
 from llavataros.models.llanimation.config import ROOT_DIM, SIXD_DIM, ModelConfig
 from llavataros.models.llanimation.transformer_xl import TransformerXL, keep_last
@@ -79,7 +80,7 @@ class InputEncoder(nn.Module):
         self.lookahead = lookahead
         self.projection = nn.Linear(input_dim, width)
         self.boundary = nn.Parameter(0.02 * torch.randn(width))
-        self.convolution = nn.Conv1d(width, width, kernel_size=lookbehind + 1 + lookahead)
+        self.convolution = TemporalConvolution(width, width, lookbehind + 1 + lookahead)
         self.activation = nn.GELU()
 
     def encode(
@@ -96,7 +97,7 @@ class InputEncoder(nn.Module):
         available = fused[:, : frames + self.lookahead]
         after = self.boundary.expand(b, frames + self.lookahead - available.shape[1], width)
         window = torch.cat([history, available, after], dim=1)  # (b, B + frames + A, d)
-        convolved = self.convolution(window.transpose(1, 2)).transpose(1, 2)  # (b, frames, d)
+        convolved = self.convolution(window)  # (b, frames, d)
         own = window[:, self.lookbehind : self.lookbehind + frames]
         encoded = own + self.activation(convolved)
         new_history = keep_last(torch.cat([history, fused[:, :frames]], dim=1), self.lookbehind)
