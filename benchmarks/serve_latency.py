@@ -18,7 +18,7 @@ Starts ``llavataros serve`` as a subprocess, then from this process:
 Targets: one stream p95 beyond lookahead <= 100 ms; >= 8 concurrent streams within that bound.
 
     .venv/bin/python benchmarks/serve_latency.py [--streams 1 2 4 8] [--seconds 10]
-        [--cycles 500] [--batch-wait-ms 10] [--processes N] [--workers N] [--model RUN]
+        [--cycles 500] [--batch-wait-ms 30] [--processes N] [--workers N] [--model RUN]
         [--json F]
 """
 
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--processes", type=int, help="server processes (its default)")
     parser.add_argument("--workers", type=int, help="server inference threads (its default)")
     parser.add_argument(
-        "--batch-wait-ms", type=float, default=10.0, help="server batching wait (0: none)"
+        "--batch-wait-ms", type=float, default=30.0, help="server batching wait (0: none)"
     )
     parser.add_argument("--face-model", help="the server's --face-model ('none': loudness jaw)")
     parser.add_argument("--json", type=Path)

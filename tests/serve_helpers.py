@@ -42,7 +42,7 @@ class LiveServer:
         stop = time.monotonic() + timeout
         while time.monotonic() < stop:
             batcher = self.state.batcher  # a push of a closed session may still be finishing
-            busy = batcher is not None and batcher.expected
+            busy = batcher is not None and (batcher.pending or batcher.leader_active)
             if not self.state.sessions and self.state.connections == 0 and not busy:
                 return True
             time.sleep(0.05)

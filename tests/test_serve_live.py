@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from pathlib import Path
 
 import aiohttp
@@ -198,7 +199,9 @@ def test_a_disconnect_mid_stream_frees_the_session(server, audio):
 
     asyncio.run(leave_early())
     assert server.wait_idle()
-    assert server.state.batcher.expected == 0  # no push waits for it
+    batcher = server.state.batcher  # once it would have pushed again, no push waits for it
+    assert batcher.streaming(time.perf_counter() + batcher.active) == 0
+    assert batcher.last_push == {}  # and the batcher keeps nothing of it
 
 
 def test_a_full_server_says_busy(animator, audio):

@@ -384,8 +384,9 @@ def add_live_commands(add: Callable) -> None:
     p.add_argument(
         "--batch-wait-ms",
         type=float,
-        default=10.0,
-        help="ms a push waits to share a forward pass with other streams (0: no batching)",
+        default=30.0,
+        help="ms a push waits for the other streams' pushes to share a forward pass "
+        "(default 30; 0: no batching)",
     )
     _add_face_model_argument(p)
 

@@ -1,19 +1,24 @@
 """Concurrent sessions' model pushes as one forward pass.
 
-Each session's :class:`~llavataros.models.base.ModelStream` talks to a :class:`BatchedModel`
-proxy instead of the model. A session announces a push it is about to make
-(:meth:`PushBatcher.expecting`); a model push waits, up to ``wait`` seconds, while pushes other
-sessions announced have not arrived yet, so sessions working at the same time share a forward
-pass and a lone session never waits. Pushes whose stream states have the same shapes (apart
-from the batch axis) run as ``model.push`` calls on states stacked along the batch axis, and
-each caller gets its own rows back. Pushes of different lengths (a session that fell behind
-sends two chunks' frames at once) still share forward passes: they run in rounds, each pushing
-the frames every one of them still has, which gives the same frames because a model stream
-accepts its input in chunks of any size. The stacking is generic over the state (dataclasses,
-tuples, tensors, plain values), so it knows the model protocol, never a family's class. Rows of
-a batch never mix (every layer works per sequence), so results equal separate pushes to float
-rounding; a state that does not stack (shapes differ, e.g. a Transformer-XL memory still
-filling up) runs alone.
+Each session's :class:`~llavataros.models.base.ModelStream` talks to its own
+:class:`BatchedModel` proxy instead of the model. Clients send audio at their own times, so
+pushes rarely coincide by themselves: the first push to arrive waits, up to ``wait`` seconds,
+until every session that is streaming (pushed within the last ``active`` seconds) has a push
+pending, then runs them all; a lone stream never waits. (Waiting only for sessions already
+inside a push formed batches of one for 40 % of pushes at 4 streams per process and left the
+8-stream p95 between 76 and 173 ms over eight runs; waiting for every streaming session, up to
+30 ms, gave 71-77 ms over five, at 0.12 instead of 0.14-0.20 s of CPU per speech second per
+stream: ``benchmarks/serve_latency.py``.)
+
+Pushes whose stream states have the same shapes (apart from the batch axis) run as
+``model.push`` calls on states stacked along the batch axis, and each caller gets its own rows
+back. Pushes of different lengths (a session that fell behind sends two chunks' frames at once)
+still share forward passes: they run in rounds, each pushing the frames every one of them still
+has, which gives the same frames because a model stream accepts its input in chunks of any
+size. The stacking is generic over the state (dataclasses, tuples, tensors, plain values), so
+it knows the model protocol, never a family's class. Rows of a batch never mix (every layer
+works per sequence), so results equal separate pushes to float rounding; a state that does not
+stack (shapes differ, e.g. a Transformer-XL memory still filling up) runs alone.
 """
 
 from __future__ import annotations
@@ -21,8 +26,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -101,41 +104,25 @@ class _Request:
 
 
 class PushBatcher:
-    """Collects ``push`` calls from worker threads and runs them in batches."""
+    """Collects ``push`` calls from worker threads (one proxy per session) and runs them in
+    batches."""
 
-    def __init__(self, model, wait: float = 0.01, max_batch: int = 16):
-        self.model, self.wait, self.max_batch = model, wait, max_batch
+    def __init__(self, model, wait: float = 0.03, max_batch: int = 16, active: float = 0.5):
+        self.model, self.wait, self.max_batch, self.active = model, wait, max_batch, active
         self.lock = threading.Lock()
         self.pending: list[_Request] = []
         self.leader_active = False
-        self.expected = 0  # announced pushes that have not arrived yet
-        self.announced = threading.local()  # whether this thread's session announced one
+        self.last_push: dict[int, float] = {}  # proxy id -> time of its latest push
         self.batch_sizes: list[int] = []  # recent batch sizes (for tests and benchmarks)
 
     def proxy(self) -> BatchedModel:
         return BatchedModel(self)
 
-    @contextmanager
-    def expecting(self) -> Iterator[None]:
-        """Around a session's stream push (in its worker thread): other pushes wait for the
-        model push it is about to make (it may make none: no new frames)."""
-        with self.lock:
-            self.expected += 1
-        self.announced.value = True
-        try:
-            yield
-        finally:
-            with self.lock:
-                if self.announced.value:  # it made no model push
-                    self.expected -= 1
-            self.announced.value = False
-
-    def push(self, state: Any, inputs: FrameInputs) -> tuple[torch.Tensor, Any]:
+    def push(self, state: Any, inputs: FrameInputs, stream: int = 0) -> tuple[torch.Tensor, Any]:
+        """``model.push(state, inputs)`` for session ``stream``, in a batch."""
         request = _Request(state, inputs)
         with self.lock:
-            if getattr(self.announced, "value", False):
-                self.announced.value = False
-                self.expected -= 1
+            self.last_push[stream] = time.perf_counter()
             self.pending.append(request)
             lead = not self.leader_active
             self.leader_active = self.leader_active or lead
@@ -147,12 +134,17 @@ class PushBatcher:
             raise request.error
         return request.result
 
+    def streaming(self, now: float) -> int:
+        """Sessions that pushed within ``active`` seconds (the others are forgotten)."""
+        self.last_push = {k: t for k, t in self.last_push.items() if now - t < self.active}
+        return len(self.last_push)
+
     def _lead(self) -> None:
-        """Wait for announced pushes (up to ``wait``), then run every pending push."""
+        """Wait (up to ``wait``) for a push from every streaming session, then run them all."""
         deadline = time.perf_counter() + self.wait
-        while time.perf_counter() < deadline:
+        while (now := time.perf_counter()) < deadline:
             with self.lock:
-                if self.expected <= 0 or len(self.pending) >= self.max_batch:
+                if len(self.pending) >= min(self.streaming(now), self.max_batch):
                     break
             time.sleep(0.0005)
         with self.lock:
@@ -166,15 +158,15 @@ class PushBatcher:
 
     def _run_rounds(self, requests: list[_Request]) -> None:
         """Push every request's frames: rounds of batched pushes until none are left."""
-        active = requests
-        while active:
+        remaining = requests
+        while remaining:
             groups: dict[Any, list[_Request]] = {}
-            for request in active:
+            for request in remaining:
                 groups.setdefault(request.key, []).append(request)
             for group in groups.values():
                 for start in range(0, len(group), self.max_batch):
                     self._run(group[start : start + self.max_batch])
-            active = [r for r in active if r.error is None and r.inputs.frames > 0]
+            remaining = [r for r in remaining if r.error is None and r.inputs.frames > 0]
 
     def _run(self, group: list[_Request]) -> None:
         """One forward pass: a lone request pushes all its frames, a batch the frames every
@@ -210,7 +202,7 @@ class BatchedModel:
         self._batcher = batcher
 
     def push(self, state: Any, inputs: FrameInputs) -> tuple[torch.Tensor, Any]:
-        return self._batcher.push(state, inputs)
+        return self._batcher.push(state, inputs, id(self))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._batcher.model, name)

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_ITEMS = 16  # messages waiting per connection (16 x 100 ms chunks) before reading pauses
 READ_LIMIT = 4 * protocol.MAX_MESSAGE_BYTES  # larger messages are cut off by aiohttp (1009)
-BATCH_WAIT = 0.01  # seconds a model push waits for other sessions' pushes
+BATCH_WAIT = 0.03  # seconds a model push waits for the other streaming sessions' pushes
 
 
 @dataclass
@@ -71,9 +71,9 @@ def make_app(
     batch_wait: float = BATCH_WAIT,
 ) -> web.Application:
     """The aiohttp application: ``/ws`` and the viewer at ``/``. ``batch_wait`` (seconds; 0:
-    no batching) is how long a model push waits for pushes other sessions have begun, to share
-    its forward pass; ``workers`` inference threads (default: one per connection when batching,
-    so every session's push can join a batch, else 2)."""
+    no batching) is how long a model push waits for the pushes of the other streaming
+    sessions, to share its forward pass; ``workers`` inference threads (default: one per
+    connection when batching, so every session's push can join a batch, else 2)."""
     app = web.Application()
     batcher = PushBatcher(animator.model, batch_wait) if batch_wait > 0 else None
     workers = workers or (max_connections if batcher else 2)

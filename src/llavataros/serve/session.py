@@ -55,8 +55,7 @@ class Session:
         self.speaker = animator.speakers.name(speaker_id)
         transcript = Transcript(" ".join(w.word for w in start.words), start.words)
         self.stream = AnimationStream(animator, transcript, speaker_id)
-        self.batcher = batcher  # a PushBatcher shared by the sessions, or None
-        if batcher is not None:
+        if batcher is not None:  # a PushBatcher shared by the sessions
             self.stream.model_stream.model = batcher.proxy()
         self.last_start = start.words[-1].start if start.words else 0.0
         self.resampler = None
@@ -134,11 +133,7 @@ class Session:
 
     def _update(self, audio: np.ndarray, words: list[Word], heard: list[Word]) -> Update:
         self.samples_in += len(audio)
-        if self.batcher is None:
-            body, face = stream_frames(self.stream, audio, tuple(words))
-        else:
-            with self.batcher.expecting():
-                body, face = stream_frames(self.stream, audio, tuple(words))
+        body, face = stream_frames(self.stream, audio, tuple(words))
         return self._emit(body, face, heard)
 
     def _emit(self, body: np.ndarray, face: np.ndarray | None, heard: list[Word]) -> Update:
