@@ -160,3 +160,19 @@ def test_a_worker_that_cannot_load_gives_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and str(missing) in result.stderr, result.stderr
     assert result.stdout == ""  # no banner: it never served
+
+
+def test_the_parent_process_needs_no_torch():
+    """The parent of a several-process server only hands connections over: the command line,
+    the shipped paths it names and the parent's code import no model code."""
+    code = (
+        "import sys; import llavataros.cli as cli, llavataros.serve.processes; "
+        "from llavataros.pipeline.learned_mouth import SHIPPED_FACE_MODEL as face; "
+        "from llavataros.models.checkpoint import DEFAULT_MODEL, SHIPPED_MODELS; "
+        "assert cli.SHIPPED_FACE_MODEL == face; "
+        "assert cli.SHIPPED_MODEL == SHIPPED_MODELS[DEFAULT_MODEL]"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    light = "import sys, llavataros.cli, llavataros.serve.processes; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", light], capture_output=True, text=True)
+    assert result.stdout.strip() == "False"

@@ -21,8 +21,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-# checkpoint.DEFAULT_MODEL's folder, named here so --help needs no torch import
+# checkpoint.DEFAULT_MODEL's and learned_mouth.SHIPPED_FACE_MODEL's folders, named here so that
+# --help and the parent process of a several-process server need no torch import
 SHIPPED_MODEL = Path(__file__).resolve().parent / "assets" / "diffusion"
+SHIPPED_FACE_MODEL = Path(__file__).resolve().parent / "assets" / "face"
 
 
 def _model_help(default: str) -> str:
@@ -73,8 +75,6 @@ def _add_face_model_argument(parser: argparse.ArgumentParser) -> None:
 
 def _face_model(option: str | None):
     """``--face-model``: None -> the shipped face model, 'none' -> no face model."""
-    from llavataros.pipeline.learned_mouth import SHIPPED_FACE_MODEL
-
     if option is None:
         return SHIPPED_FACE_MODEL
     return None if option.lower() == "none" else option
@@ -328,18 +328,23 @@ def _speaker_help() -> str:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from llavataros.serve.server import run_server
+    if args.processes < 1:
+        raise InputError(None, f"--processes must be at least 1, got {args.processes}")
+    options = {
+        "model": args.model,
+        "max_connections": args.max_connections,
+        "workers": args.workers,
+        "batch_wait": args.batch_wait_ms / 1000,
+        "face_model": _face_model(args.face_model),
+    }
+    if args.processes > 1:  # this process only hands connections over: it loads no model
+        from llavataros.serve.processes import serve_processes
 
-    run_server(
-        args.host,
-        args.port,
-        args.model,
-        args.max_connections,
-        args.workers,
-        args.batch_wait_ms / 1000,
-        _face_model(args.face_model),
-        args.processes,
-    )
+        serve_processes(args.host, args.port, args.processes, **options)
+    else:
+        from llavataros.serve.server import run_server
+
+        run_server(args.host, args.port, **options)
     return 0
 
 

@@ -29,11 +29,11 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from llavataros.errors import InputError
+from llavataros.serve import banner
 
 MAX_DEFAULT_PROCESSES = 4  # each holds its own models (about 0.6 GB resident)
 RECENT_S = 2.0  # a connection handed over counts as a stream this long (until it reports)
@@ -70,11 +70,12 @@ class Worker:
         return self.streams + len(self.handed)
 
 
-def serve_processes(
-    host: str, port: int, processes: int, options: dict[str, Any], announce: Callable[[], None]
-) -> None:
-    """Start ``processes`` workers (each ``worker_main(channel, options)``), then accept and
-    hand over connections until interrupted. ``announce`` is called once all are ready."""
+def serve_processes(host: str, port: int, processes: int, **options: Any) -> None:
+    """Start ``processes`` workers, each a server (``options`` as
+    :func:`~llavataros.serve.server.run_server` takes them, ``max_connections`` the total),
+    then accept and hand over connections until interrupted. This process loads no model."""
+    options["max_connections"] = per_process(options.get("max_connections", 8), processes)
+    announce = f"{banner(host, port)} ({processes} processes)"
     listener = socket.create_server((host, port))
     listener.setblocking(False)
     context = multiprocessing.get_context("spawn")  # never fork a process with threads
@@ -102,7 +103,7 @@ def serve_processes(
                 worker.process.join()
 
 
-async def _parent(listener: socket.socket, workers: list[Worker], announce) -> None:
+async def _parent(listener: socket.socket, workers: list[Worker], announce: str) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
     for worker in workers:
@@ -112,7 +113,7 @@ async def _parent(listener: socket.socket, workers: list[Worker], announce) -> N
         if line != "ready":
             message = line.removeprefix("error ") or "a server process exited while starting"
             raise InputError(None, message)
-    announce()
+    print(announce, flush=True)
     watchers = [asyncio.create_task(_watch(worker)) for worker in workers]
     try:
         while True:
@@ -158,9 +159,10 @@ def worker_main(channel: socket.socket, options: dict[str, Any]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us (end of file)
     from llavataros.serve.server import load_animator
 
+    models = {k: options.pop(k) for k in ("model", "face_model") if k in options}
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         try:
-            animator = load_animator(options["model"], options["face_model"])
+            animator = load_animator(**models)
         except InputError as error:
             channel.sendall(f"error {error}\n".encode())
             return
@@ -173,7 +175,7 @@ async def _serve_handed(channel: socket.socket, animator, options: dict[str, Any
     from llavataros.serve.server import STATE, make_app
 
     loop = asyncio.get_running_loop()
-    app = make_app(animator, options["max_connections"], options["workers"], options["batch_wait"])
+    app = make_app(animator, **options)
     app[STATE].on_connections = lambda count: channel.sendall(f"streams {count}\n".encode())
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

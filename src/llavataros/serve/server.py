@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 from aiohttp import WSMsgType, web
 
-from llavataros.errors import InputError
 from llavataros.models.checkpoint import LIVE_MODEL
 from llavataros.pipeline.animate import Animator
 from llavataros.pipeline.learned_mouth import SHIPPED_FACE_MODEL
-from llavataros.serve import protocol
+from llavataros.serve import banner, protocol
 from llavataros.serve.batching import PushBatcher
 from llavataros.serve.protocol import End, ProtocolError, Start, Words
 from llavataros.serve.session import Session, Update
@@ -266,8 +265,10 @@ class Connection:
         await self.ws.close()
 
 
-def load_animator(model: str | None, face_model: str | Path | None) -> Animator:
-    """The models a server process serves (default: the live model)."""
+def load_animator(
+    model: str | None = None, face_model: str | Path | None = SHIPPED_FACE_MODEL
+) -> Animator:
+    """The models a server process serves (default: the live model and the shipped face)."""
     return Animator.load(model or LIVE_MODEL, face_model=face_model)
 
 
@@ -279,34 +280,12 @@ def run_server(
     workers: int | None = None,
     batch_wait: float = BATCH_WAIT,
     face_model: str | Path | None = SHIPPED_FACE_MODEL,
-    processes: int = 1,
 ) -> None:
     """Load the models (default: the shipped Transformer-XL, whose stream answers within
-    0.7 s) and serve until interrupted (``face_model`` None: the mouth follows loudness where
-    no words are known). ``processes`` > 1: that many server processes behind one socket
-    (:mod:`llavataros.serve.processes`), each with its own copy of the models."""
-    if processes < 1:
-        raise InputError(None, f"--processes must be at least 1, got {processes}")
-    banner = f"llavataros serve: ws://{host}:{port}/ws, viewer at http://{host}:{port}/"
-    if processes > 1:
-        from llavataros.serve.processes import per_process, serve_processes
-
-        options = {
-            "model": model,
-            "face_model": face_model,
-            "max_connections": per_process(max_connections, processes),
-            "workers": workers,
-            "batch_wait": batch_wait,
-        }
-        serve_processes(
-            host,
-            port,
-            processes,
-            options,
-            lambda: print(f"{banner} ({processes} processes)", flush=True),
-        )
-        return
+    0.7 s) and serve from this process until interrupted (``face_model`` None: the mouth
+    follows loudness where no words are known). Several processes:
+    :func:`llavataros.serve.processes.serve_processes`."""
     animator = load_animator(model, face_model)
     app = make_app(animator, max_connections, workers, batch_wait)
-    print(banner, flush=True)
+    print(banner(host, port), flush=True)
     web.run_app(app, host=host, port=port, print=None, access_log=None)
