@@ -1,11 +1,12 @@
 """``serve --processes N``: connections go to the worker process with the fewest streams, the
-processes serve as one server does, a worker's start-up error is one line, and stopping the
-server stops every process."""
+processes serve as one server does, a worker that dies is replaced, a worker's start-up error
+is one line, and stopping the server stops every process."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -140,6 +141,18 @@ def test_two_processes_serve_concurrent_streams_and_stop_together():
         expected = np.concatenate([stream.push(sent), stream.finish()])
         for body in bodies:
             assert np.abs(body - expected).max() < 1e-4
+
+        os.kill(workers[0], signal.SIGKILL)  # a worker dies: another takes its place
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            replaced = server_processes(process.pid)
+            if len(replaced) == 2 and workers[0] not in replaced:
+                break
+            time.sleep(0.2)
+        assert len(replaced) == 2 and workers[0] not in replaced
+        workers = replaced
+        again = asyncio.run(together())  # served (by the survivor until the new one is ready)
+        assert all(reply[-1] == {"type": "done", "frames": 180} for reply in again)
     finally:
         process.terminate()
         code = process.wait(30)

@@ -11,7 +11,8 @@ web requests; a shared socket or ``SO_REUSEPORT`` would leave that to chance). A
 whole server (:func:`~llavataros.serve.server.make_app` over its own copy of the models, its
 own batcher): it adopts the socket with ``loop.connect_accepted_socket`` and serves the
 connection from the HTTP request on, exactly as the one-process server does. Workers tell the
-parent their open stream count whenever it changes.
+parent their open stream count whenever it changes. A worker that dies (a crash, the kernel's
+out-of-memory killer) takes only its own connections with it; the parent starts another.
 
 Parent <-> worker, over a Unix socket pair: the parent sends one byte with the connection's
 file descriptor (``socket.send_fds``); the worker sends text lines, ``ready``, ``streams N``,
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import multiprocessing
 import os
@@ -36,6 +38,8 @@ from llavataros.errors import InputError
 from llavataros.serve import banner
 
 MAX_DEFAULT_PROCESSES = 4  # each holds its own models (about 0.6 GB resident)
+log = logging.getLogger(__name__)
+
 RECENT_S = 2.0  # a connection handed over counts as a stream this long (until it reports)
 
 
@@ -75,63 +79,95 @@ def serve_processes(host: str, port: int, processes: int, **options: Any) -> Non
     :func:`~llavataros.serve.server.run_server` takes them, ``max_connections`` the total),
     then accept and hand over connections until interrupted. This process loads no model."""
     options["max_connections"] = per_process(options.get("max_connections", 8), processes)
-    announce = f"{banner(host, port)} ({processes} processes)"
     listener = socket.create_server((host, port))
     listener.setblocking(False)
-    context = multiprocessing.get_context("spawn")  # never fork a process with threads
-    workers = []
-    for index in range(processes):
-        parent, child = socket.socketpair()
-        process = context.Process(
-            target=worker_main, args=(child, options), name=f"llavataros-serve-{index}"
-        )
-        process.start()
-        child.close()
-        workers.append(Worker(process, parent))
+    pool = WorkerPool(options)
     try:
-        asyncio.run(_parent(listener, workers, announce))
+        for _ in range(processes):
+            pool.start()
+        asyncio.run(_parent(listener, pool, f"{banner(host, port)} ({processes} processes)"))
     except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, or SIGTERM
         pass
     finally:
         listener.close()
-        for worker in workers:
+        pool.stop()
+
+
+class WorkerPool:
+    """The worker processes; one that exits is replaced."""
+
+    def __init__(self, options: dict[str, Any]):
+        self.options = options
+        self.context = multiprocessing.get_context("spawn")  # never fork a process with threads
+        self.workers: list[Worker] = []
+        self.started = 0
+
+    def start(self) -> Worker:
+        parent, child = socket.socketpair()
+        name = f"llavataros-serve-{self.started}"
+        process = self.context.Process(target=worker_main, args=(child, self.options), name=name)
+        process.start()
+        child.close()
+        self.started += 1
+        worker = Worker(process, parent, alive=False)  # it gets connections once ready
+        self.workers.append(worker)
+        return worker
+
+    async def ready(self, worker: Worker) -> None:
+        """Wait until ``worker`` has loaded its models; its error as an :class:`InputError`."""
+        worker.reader, worker.writer = await asyncio.open_unix_connection(sock=worker.channel)
+        line = (await worker.reader.readline()).decode().strip()
+        worker.alive = line == "ready"
+        if not worker.alive:
+            message = line.removeprefix("error ") or "a server process exited while starting"
+            raise InputError(None, message)
+
+    async def watch(self, worker: Worker) -> None:
+        """Follow a worker's reports; when it exits, start another in its place."""
+        while True:
+            while line := (await worker.reader.readline()).decode():
+                kind, _, value = line.strip().partition(" ")
+                if kind == "streams":
+                    worker.streams = int(value)
+            worker.alive = False
+            worker.channel.close()
+            await asyncio.to_thread(worker.process.join)
+            self.workers.remove(worker)
+            log.warning("server process %s exited (code %s): starting another",
+                        worker.process.name, worker.process.exitcode)  # fmt: skip
+            worker = self.start()
+            try:
+                await self.ready(worker)
+            except InputError as error:  # it cannot load now: serve with the others
+                self.workers.remove(worker)
+                log.error("could not start a server process: %s", error)
+                return
+
+    def stop(self) -> None:
+        for worker in self.workers:
             worker.channel.close()  # the worker sees end-of-file and stops
-        for worker in workers:
+        for worker in self.workers:
             worker.process.join(timeout=5)
             if worker.process.is_alive():
                 worker.process.terminate()
                 worker.process.join()
 
 
-async def _parent(listener: socket.socket, workers: list[Worker], announce: str) -> None:
+async def _parent(listener: socket.socket, pool: WorkerPool, announce: str) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
-    for worker in workers:
-        worker.reader, worker.writer = await asyncio.open_unix_connection(sock=worker.channel)
-    for worker in workers:  # every worker loads its models; the first failure is the error
-        line = (await worker.reader.readline()).decode().strip()
-        if line != "ready":
-            message = line.removeprefix("error ") or "a server process exited while starting"
-            raise InputError(None, message)
+    for worker in pool.workers:  # every worker loads its models; the first failure is the error
+        await pool.ready(worker)
     print(announce, flush=True)
-    watchers = [asyncio.create_task(_watch(worker)) for worker in workers]
+    watchers = [asyncio.create_task(pool.watch(worker)) for worker in pool.workers]
     try:
         while True:
             connection, _ = await loop.sock_accept(listener)
             with contextlib.closing(connection):  # the worker holds its own copy
-                hand_over(connection, workers)
+                hand_over(connection, pool.workers)
     finally:
         for task in watchers:
             task.cancel()
-
-
-async def _watch(worker: Worker) -> None:
-    """Follow a worker's reports until it exits."""
-    while line := (await worker.reader.readline()).decode():
-        kind, _, value = line.strip().partition(" ")
-        if kind == "streams":
-            worker.streams = int(value)
-    worker.alive = False
 
 
 def choose_worker(workers: list[Worker], now: float) -> Worker | None:
