@@ -1,5 +1,6 @@
 """Output post-processing (pipeline/postprocess.py): the smoothing window spans a fixed time,
-so a model's motion is the same at any output rate."""
+so a model's motion is the same at any output rate; the speed limit smooths fast moves only,
+and streams exactly."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import pytest
 import torch
 
 from llavataros.models.geometry import RootStatistics
+from llavataros.motion.kinematics import wrist_speed
 from llavataros.motion.skeleton import AVATAROS, NUM_JOINTS
-from llavataros.pipeline.postprocess import assemble_motion, smoothing_window
+from llavataros.motion.smoothing import SpeedLimit
+from llavataros.pipeline.postprocess import MotionAssembler, assemble_motion, smoothing_window
 
 MODEL_FPS = 30.0
 STATS = RootStatistics((0.0, 1.0, 0.0), (1.0, 1.0, 1.0))
@@ -54,3 +57,43 @@ def test_the_same_motion_at_any_output_rate(hertz):
 
 def test_a_longer_span_damps_more():
     assert sway_gain(60.0, 4.0, 10 / 30) < sway_gain(60.0, 4.0, 8 / 30) - 0.05
+
+
+def fast_move_rows(seconds: float = 6.0) -> torch.Tensor:
+    """Model rows whose root (so every joint, the wrists too) moves 0.6 m in 0.3 s at 2 s with
+    a minimum-jerk profile (peak 3.75 m/s), then sways slowly (0.1 m at 0.5 Hz) from 4 s on."""
+    t = np.arange(int(seconds * MODEL_FPS)) / MODEL_FPS
+    phase = np.clip((t - 2.0) / 0.3, 0.0, 1.0)
+    x = 0.6 * (10 * phase**3 - 15 * phase**4 + 6 * phase**5)
+    x += np.where(t >= 4.0, 0.1 * np.sin(2 * np.pi * 0.5 * (t - 4.0)), 0.0)
+    rows = np.zeros((len(t), 3 + 6 * NUM_JOINTS))
+    rows[:, 0] = x
+    rows[:, 3:] = np.tile([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], NUM_JOINTS)
+    return torch.from_numpy(rows)
+
+
+@pytest.mark.parametrize("fps", [30.0, 60.0])
+def test_the_speed_limit_smooths_fast_moves_only_and_streams_exactly(fps):
+    rows = fast_move_rows()
+    total = int(round(len(rows) / MODEL_FPS * fps))
+    limit = SpeedLimit()
+    plain = assemble_motion(rows, AVATAROS, STATS, MODEL_FPS, fps, total, True, 14 / 30)
+    limited = assemble_motion(rows, AVATAROS, STATS, MODEL_FPS, fps, total, True, 14 / 30, limit)
+    speed_plain = wrist_speed(plain.positions, fps).max()
+    speed_limited = wrist_speed(limited.positions, fps).max()
+    assert speed_plain > 2.4 and speed_limited < 1.8, (speed_plain, speed_limited)  # 2.52, 1.60
+    # where the wrists are slow, the motion is the ordinary smoothing's
+    far = int(3.2 * fps)  # 0.9 s after the move ends: beyond the limit's reach
+    assert np.abs(limited.positions[far:] - plain.positions[far:]).max() < 1e-9
+    assert (
+        np.abs(limited.positions[: int(1.0 * fps)] - plain.positions[: int(1.0 * fps)]).max() < 1e-9
+    )
+    # the stream gives the same frames whatever the chunks
+    assembler = MotionAssembler(AVATAROS, STATS, MODEL_FPS, fps, True, 14 / 30, limit)
+    assert assembler.latency_frames == limit.reach(fps, smoothing_window(14 / 30, fps))
+    pieces, start, size = [], 0, 1
+    while start < len(rows):
+        pieces.append(assembler.push(rows[start : start + size]))
+        start, size = start + size, size % 7 + 1
+    pieces.append(assembler.finish(total))
+    assert np.abs(np.concatenate(pieces) - limited.to_array(np.float32)).max() < 1e-5

@@ -41,6 +41,7 @@ from scipy.signal import welch
 from llavataros.errors import InputError
 from llavataros.eval.metrics import hellinger_distance, resample_positions, speed_bins
 from llavataros.gestures.detectors import to_body
+from llavataros.motion.kinematics import wrist_speed
 from llavataros.motion.skeleton import LEFT_WRIST, RIGHT_WRIST, SPINE2
 from llavataros.motion.take import Motion, load_take, motion_paths
 
@@ -86,14 +87,6 @@ def frame_features(positions: np.ndarray, fps: float) -> dict[str, np.ndarray]:
         "elbow_abduction": abduction,
         "wrist_speed": wrist_speed(positions, fps),
     }
-
-
-def wrist_speed(positions: np.ndarray, fps: float) -> np.ndarray:
-    """Speed ``(t, 2)`` in m/s of the right and left wrist (central differences)."""
-    wrists = np.asarray(positions, dtype=np.float64)[:, [RIGHT_WRIST, LEFT_WRIST]]
-    if len(wrists) < 2:
-        return np.zeros((len(wrists), 2))
-    return np.linalg.norm(np.gradient(wrists, axis=0), axis=-1) * fps
 
 
 def high_frequency_energy(

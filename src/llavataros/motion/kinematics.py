@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from llavataros.motion import rotations
-from llavataros.motion.skeleton import PARENTS, Skeleton
+from llavataros.motion.skeleton import LEFT_WRIST, PARENTS, RIGHT_WRIST, Skeleton
 
 
 def forward_kinematics(
@@ -25,6 +25,15 @@ def forward_kinematics(
             global_rotations[..., parent, :], offset
         )
     return positions
+
+
+def wrist_speed(positions: np.ndarray, fps: float) -> np.ndarray:
+    """Speed ``(t, 2)`` in m/s of the right and left wrist of positions ``(t, j, 3)`` (central
+    differences)."""
+    wrists = np.asarray(positions, dtype=np.float64)[:, [RIGHT_WRIST, LEFT_WRIST]]
+    if len(wrists) < 2:
+        return np.zeros((len(wrists), 2))
+    return np.linalg.norm(np.gradient(wrists, axis=0), axis=-1) * fps
 
 
 def estimate_offsets(

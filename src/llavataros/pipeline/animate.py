@@ -38,6 +38,7 @@ from llavataros.models.face.network import FaceModel
 from llavataros.models.geometry import output_to_motion
 from llavataros.motion.bvh import write_bvh
 from llavataros.motion.skeleton import Skeleton
+from llavataros.motion.smoothing import SpeedLimit
 from llavataros.motion.take import Motion, save_take
 from llavataros.motion.timing import frame_count
 from llavataros.pipeline.face import is_english, speech_face
@@ -177,6 +178,11 @@ class Animator:
         more than a regressor's), else the paper's 9 frames at 30 fps."""
         return getattr(self.model, "smoothing_seconds", DEFAULT_SMOOTHING_SECONDS)
 
+    @property
+    def speed_limit(self) -> SpeedLimit | None:
+        """The model family's extra smoothing where its wrists move fast (None: none)."""
+        return getattr(self.model, "speed_limit", None)
+
     def speaker_id(self, speaker: str | int | None) -> int:
         """The id of a speaker/style name or id the model was trained on; None: the model's
         default (the most common speaker of its training data)."""
@@ -272,6 +278,7 @@ class Animator:
             frame_count(len(samples) / SAMPLE_RATE, fps),
             smooth,
             self.smoothing_seconds,
+            self.speed_limit,
         )
         lap("postprocess")
         weights, source = None, None

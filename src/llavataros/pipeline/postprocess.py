@@ -7,11 +7,13 @@ resampled to the output fps by slerp (as :func:`llavataros.motion.resample.resam
 smoothed with Savitzky-Golay (order 2, as in the paper; :func:`llavataros.motion.smoothing.smooth`),
 with positions by forward kinematics. The window spans a fixed time, the model's
 ``smoothing_seconds`` (:func:`smoothing_window`: 9 frames at 30 fps, 17 at 60 for 0.267 s), so
-a model's motion is the same at any output rate.
+a model's motion is the same at any output rate. A model may also set a ``speed_limit``
+(:class:`~llavataros.motion.smoothing.SpeedLimit`): more smoothing where its wrists move faster
+than people's do.
 
 :class:`MotionAssembler` does this incrementally: it keeps a short trailing buffer, and
-releases an output frame once every model frame it interpolates and every frame of its
-smoothing window are known. Offline generation pushes all rows at once and finishes, so both
+releases an output frame once every model frame it interpolates and every frame its smoothing
+reads are known. Offline generation pushes all rows at once and finishes, so both
 run the same code.
 """
 
@@ -25,7 +27,7 @@ import torch
 from llavataros.models.geometry import RootStatistics, output_to_root_and_rotations
 from llavataros.motion import rotations
 from llavataros.motion.skeleton import Skeleton
-from llavataros.motion.smoothing import smooth_root_and_rotations
+from llavataros.motion.smoothing import SpeedLimit, smooth_root_and_rotations, smoothing_window
 from llavataros.motion.take import Motion
 
 SMOOTH_ORDER = 2  # LLAniMAtion's post-processing: Savitzky-Golay, window 9 at 30 fps, order 2
@@ -33,16 +35,10 @@ DEFAULT_SMOOTHING_SECONDS = 8 / 30  # the span of that window (9 frames at 30 fp
 EXACT = 1e-6  # frame times closer than this to a whole model frame are on it
 
 
-def smoothing_window(seconds: float, fps: float) -> int:
-    """The odd number of frames at ``fps`` whose span is nearest ``seconds`` (1: no smoothing,
-    as for spans under two frames, where no window of at least 3 fits)."""
-    return 2 * int(round(seconds * fps / 2 + EXACT)) + 1
-
-
 class MotionAssembler:
     """Push model output rows; receive output frames ``(n, j, 7)`` float32 at ``fps`` once
     they are final; :meth:`finish` with the total frame count returns the rest. ``smooth``:
-    the Savitzky-Golay window spans ``smoothing_seconds``."""
+    the Savitzky-Golay window spans ``smoothing_seconds``, with ``speed_limit`` if given."""
 
     def __init__(
         self,
@@ -52,11 +48,16 @@ class MotionAssembler:
         fps: float,
         smooth: bool = True,
         smoothing_seconds: float = DEFAULT_SMOOTHING_SECONDS,
+        speed_limit: SpeedLimit | None = None,
     ):
         self.skeleton, self.root_statistics = skeleton, root_statistics
         self.model_fps, self.fps = float(model_fps), float(fps)
         self.window = smoothing_window(smoothing_seconds, self.fps) if smooth else 1
-        self.half = self.window // 2  # 0: no smoothing (a window of 1)
+        self.speed_limit = speed_limit if smooth else None
+        # frames each side an output frame reads (0: no smoothing, a window of 1)
+        self.half = self.window // 2
+        if self.speed_limit is not None:
+            self.half = self.speed_limit.reach(self.fps, self.window)
         self.model_root = np.zeros((0, 3))  # model-rate frames kept for resampling
         self.model_quats = np.zeros((0, skeleton.num_joints, 4))
         self.model_first = 0  # absolute index of model_root[0]
@@ -124,11 +125,15 @@ class MotionAssembler:
         if ready <= self.frames_out or release <= self.frames_out:
             return None
         start = max(0, self.frames_out - 2 * self.half)
-        if self.half and not final and ready - start < self.window:
+        if self.half and not final and ready - start < 2 * self.half + 1:
             return None  # not yet a whole smoothing window of new context
         root, quats = self._interpolate(start, ready, final)
-        if self.half:  # only the first and the last chunk keep edge frames
-            edges = start == 0 or final
+        edges = start == 0 or final  # only the first and the last chunk keep edge frames
+        if self.speed_limit is not None:
+            root, quats = self.speed_limit.apply(
+                root, quats, self.fps, self.skeleton, self.window, SMOOTH_ORDER, edges
+            )
+        elif self.half:
             root, quats = smooth_root_and_rotations(root, quats, self.window, SMOOTH_ORDER, edges)
         keep = slice(self.frames_out - start, release - start)
         motion = Motion.from_root_and_rotations(root[keep], quats[keep], self.fps, self.skeleton)
@@ -167,10 +172,11 @@ def assemble_motion(
     total_frames: int,
     smooth: bool = True,
     smoothing_seconds: float = DEFAULT_SMOOTHING_SECONDS,
+    speed_limit: SpeedLimit | None = None,
 ) -> Motion:
     """A whole sequence of model rows ``(t, 3 + 6 j)`` to ``total_frames`` output frames."""
     assembler = MotionAssembler(
-        skeleton, root_statistics, model_fps, fps, smooth, smoothing_seconds
+        skeleton, root_statistics, model_fps, fps, smooth, smoothing_seconds, speed_limit
     )
     assembler.add(output)
     return assembler.finish_motion(total_frames)

@@ -100,6 +100,7 @@ class AnimationStream:
             self.fps,
             smooth,
             animator.smoothing_seconds,
+            animator.speed_limit,
         )
         self.words: list[Word] = list(transcript.words) if transcript else []
         self._vectors: np.ndarray | None = None  # (words so far, d) once computed

@@ -18,6 +18,7 @@ from llavataros.models.diffusion.windows import (
     default_sampler,
     generate,
 )
+from llavataros.motion.smoothing import SpeedLimit
 
 
 class DiffusionModel(DiffusionDenoiser):
@@ -30,6 +31,10 @@ class DiffusionModel(DiffusionDenoiser):
     # 0.47 s (15 frames at 30 fps) gives the test takes the corpus's jerk (14.2 against 13.7 at
     # temperature 0.3; benchmarks/smoothing_study.py, README "Which model")
     smoothing_seconds: ClassVar[float] = 14 / 30
+    # and more where its wrists move faster than people's: the sampler sometimes drops or raises
+    # a hand in 0.4 s, which people take 0.6 s for (peak wrist speed on held-out real speech
+    # 2.6-2.9 m/s, real speakers under 1.9; benchmarks/speed_limit.py)
+    speed_limit: ClassVar[SpeedLimit | None] = SpeedLimit()
 
     def __init__(self, config: DiffusionConfig, sampler: SamplerSettings | None = None):
         super().__init__(config)
