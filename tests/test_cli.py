@@ -51,6 +51,9 @@ def test_every_command_has_help(command, capsys):
         (["animate", "missing.wav"], "missing.wav: audio file not found"),
         (["animate", str(EXAMPLES / "hello.wav"), "--model", "no-such-run"], "no-such-run"),
         (["render", "missing.npy"], "missing.npy"),
+        (["animate", str(EXAMPLES / "hello.wav"), "--speed-limit", "-1"], "--speed-limit must"),
+        (["serve", "--speed-limit", "nan"], "--speed-limit must be >= 0 seconds, got nan"),
+        (["serve", "--processes", "0"], "--processes must be at least 1"),
     ],
 )
 def test_user_mistakes_give_one_line_and_status_2(args, fragment, capsys):

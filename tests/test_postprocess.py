@@ -97,3 +97,24 @@ def test_the_speed_limit_smooths_fast_moves_only_and_streams_exactly(fps):
         start, size = start + size, size % 7 + 1
     pieces.append(assembler.finish(total))
     assert np.abs(np.concatenate(pieces) - limited.to_array(np.float32)).max() < 1e-5
+
+
+def test_a_speed_limit_can_be_chosen_per_run():
+    """``--speed-limit``: the family's by default (the diffusion model's, none for the
+    Transformer-XL, whose live stream it would delay), any span, or none; the stream waits
+    for what the limit reads."""
+    from llavataros.pipeline.animate import Animator
+    from llavataros.pipeline.stream import AnimationStream
+
+    animator = Animator.load("llanimation", face_model=None)
+    assert animator.speed_limit is None
+    plain = AnimationStream(animator, face=False).latency_seconds
+    animator.speed_limit_seconds = 1.2
+    assert animator.speed_limit == SpeedLimit(wide_seconds=1.2)
+    limited = AnimationStream(animator, face=False).latency_seconds
+    reach = SpeedLimit(1.2).reach(60.0, smoothing_window(8 / 30, 60.0))  # 39 frames at 60 fps
+    assert limited - plain == pytest.approx((reach - 8) / 60.0)
+    animator.speed_limit_seconds = 0.0
+    assert animator.speed_limit is None
+    diffusion = Animator.load("diffusion", face_model=None)
+    assert diffusion.speed_limit == SpeedLimit()

@@ -73,6 +73,24 @@ def _add_face_model_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_speed_limit_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--speed-limit",
+        type=float,
+        metavar="SECONDS",
+        help="where the wrists move faster than 1.6-2.2 m/s, smooth over SECONDS (0: no limit; "
+        "default: the model's: diffusion 0.8, Transformer-XL none, as it would delay the live "
+        "stream by about 0.5 s)",
+    )
+
+
+def _speed_limit(args: argparse.Namespace) -> float | None:
+    """``--speed-limit``, checked before any model loads."""
+    if args.speed_limit is not None and not args.speed_limit >= 0:
+        raise InputError(None, f"--speed-limit must be >= 0 seconds, got {args.speed_limit}")
+    return args.speed_limit
+
+
 def _face_model(option: str | None):
     """``--face-model``: None -> the shipped face model, 'none' -> no face model."""
     if option is None:
@@ -198,6 +216,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     from llavataros.pipeline.preflight import preflight_animate
     from llavataros.pipeline.progress import StageBar
 
+    speed_limit = _speed_limit(args)
     checked = preflight_animate(
         args.audio, args.output, args.transcript, args.fps, args.speaker, args.model
     )  # before any model loads: one line per problem
@@ -215,6 +234,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
             face_model=_face_model(args.face_model),
         )
         animator.set_sampling(**_sampling(args))
+        animator.speed_limit_seconds = speed_limit
     for item in checked.inputs:
         try:
             with StageBar(item.name) as bar:
@@ -336,6 +356,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "workers": args.workers,
         "batch_wait": args.batch_wait_ms / 1000,
         "face_model": _face_model(args.face_model),
+        "speed_limit": _speed_limit(args),
     }
     if args.processes > 1:  # this process only hands connections over: it loads no model
         from llavataros.serve.processes import serve_processes
@@ -394,6 +415,7 @@ def add_live_commands(add: Callable) -> None:
         "(default 30; 0: no batching)",
     )
     _add_face_model_argument(p)
+    _add_speed_limit_argument(p)
 
     p = add("client", _cmd_client, "Stream a recording to a server; write its frames + latency.")
     p.add_argument("audio", help="speech recording (any format ffmpeg reads)")
@@ -442,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-face", action="store_true", help="skip NAME.face.npy and NAME.face.csv")
     p.add_argument("--no-smooth", action="store_true", help="skip Savitzky-Golay smoothing")
     _add_face_model_argument(p)
+    _add_speed_limit_argument(p)
     p.add_argument("--gltf", action="store_true", help="also write NAME.glb (skinned avatar)")
     p.add_argument("--text-model", help="transformers model folder for word vectors")
     p.add_argument("--audio-model", help="transformers speech encoder folder (WavLM, wav2vec 2.0)")

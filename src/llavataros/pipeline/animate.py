@@ -88,6 +88,8 @@ class Animator:
     aligner: object | None = None
     threads: int = 1
     face_model: FaceModel | None = None  # the mouth where no words are known (None: loudness)
+    # the speed limit's smoothing span in seconds (0: no limit); None: the model family's
+    speed_limit_seconds: float | None = None
 
     @classmethod
     def load(
@@ -180,8 +182,14 @@ class Animator:
 
     @property
     def speed_limit(self) -> SpeedLimit | None:
-        """The model family's extra smoothing where its wrists move fast (None: none)."""
-        return getattr(self.model, "speed_limit", None)
+        """Extra smoothing where the wrists move fast: the model family's (the diffusion model
+        has one, the Transformer-XL none, to keep the live stream's latency), or one over
+        ``speed_limit_seconds`` (0: none)."""
+        if self.speed_limit_seconds is None:
+            return getattr(self.model, "speed_limit", None)
+        if self.speed_limit_seconds < 0:
+            raise InputError(None, f"--speed-limit must be >= 0, got {self.speed_limit_seconds}")
+        return SpeedLimit(self.speed_limit_seconds) if self.speed_limit_seconds > 0 else None
 
     def speaker_id(self, speaker: str | int | None) -> int:
         """The id of a speaker/style name or id the model was trained on; None: the model's

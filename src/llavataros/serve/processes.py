@@ -195,7 +195,7 @@ def worker_main(channel: socket.socket, options: dict[str, Any]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us (end of file)
     from llavataros.serve.server import load_animator
 
-    models = {k: options.pop(k) for k in ("model", "face_model") if k in options}
+    models = {k: options.pop(k) for k in ("model", "face_model", "speed_limit") if k in options}
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         try:
             animator = load_animator(**models)

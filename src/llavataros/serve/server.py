@@ -266,10 +266,15 @@ class Connection:
 
 
 def load_animator(
-    model: str | None = None, face_model: str | Path | None = SHIPPED_FACE_MODEL
+    model: str | None = None,
+    face_model: str | Path | None = SHIPPED_FACE_MODEL,
+    speed_limit: float | None = None,
 ) -> Animator:
-    """The models a server process serves (default: the live model and the shipped face)."""
-    return Animator.load(model or LIVE_MODEL, face_model=face_model)
+    """The models a server process serves (default: the live model and the shipped face;
+    ``speed_limit`` as ``Animator.speed_limit_seconds``)."""
+    animator = Animator.load(model or LIVE_MODEL, face_model=face_model)
+    animator.speed_limit_seconds = speed_limit
+    return animator
 
 
 def run_server(
@@ -280,12 +285,13 @@ def run_server(
     workers: int | None = None,
     batch_wait: float = BATCH_WAIT,
     face_model: str | Path | None = SHIPPED_FACE_MODEL,
+    speed_limit: float | None = None,
 ) -> None:
     """Load the models (default: the shipped Transformer-XL, whose stream answers within
     0.7 s) and serve from this process until interrupted (``face_model`` None: the mouth
     follows loudness where no words are known). Several processes:
     :func:`llavataros.serve.processes.serve_processes`."""
-    animator = load_animator(model, face_model)
+    animator = load_animator(model, face_model, speed_limit)
     app = make_app(animator, max_connections, workers, batch_wait)
     print(banner(host, port), flush=True)
     web.run_app(app, host=host, port=port, print=None, access_log=None)
