@@ -37,7 +37,7 @@ def _model_help(default: str) -> str:
 MODEL_HELP = _model_help("diffusion model")
 DEFAULT_PROCESSES = default_processes()
 SERVE_MODEL_HELP = _model_help(
-    "llanimation model, whose stream waits 0.7 s where diffusion's waits 3 s"
+    "llanimation model, whose stream waits 0.7 s where diffusion's waits 3.9 s"
 )
 
 

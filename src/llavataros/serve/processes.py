@@ -37,9 +37,9 @@ from typing import Any
 from llavataros.errors import InputError
 from llavataros.serve import banner
 
-MAX_DEFAULT_PROCESSES = 4  # each holds its own models (about 0.6 GB resident)
 log = logging.getLogger(__name__)
 
+MAX_DEFAULT_PROCESSES = 4  # each holds its own models (about 0.6 GB resident)
 RECENT_S = 2.0  # a connection handed over counts as a stream this long (until it reports)
 
 
