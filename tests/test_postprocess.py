@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from llavataros.errors import InputError
 from llavataros.models.geometry import RootStatistics
 from llavataros.motion.kinematics import wrist_speed
 from llavataros.motion.skeleton import AVATAROS, NUM_JOINTS
@@ -116,5 +117,9 @@ def test_a_speed_limit_can_be_chosen_per_run():
     assert limited - plain == pytest.approx((reach - 8) / 60.0)
     animator.speed_limit_seconds = 0.0
     assert animator.speed_limit is None
+    for bad in (-1.0, float("nan")):  # the API refuses what the command line refuses
+        animator.speed_limit_seconds = bad
+        with pytest.raises(InputError, match="--speed-limit must be >= 0 seconds"):
+            animator.speed_limit  # noqa: B018
     diffusion = Animator.load("diffusion", face_model=None)
     assert diffusion.speed_limit == SpeedLimit()

@@ -86,8 +86,10 @@ def _add_speed_limit_argument(parser: argparse.ArgumentParser) -> None:
 
 def _speed_limit(args: argparse.Namespace) -> float | None:
     """``--speed-limit``, checked before any model loads."""
-    if args.speed_limit is not None and not args.speed_limit >= 0:
-        raise InputError(None, f"--speed-limit must be >= 0 seconds, got {args.speed_limit}")
+    if args.speed_limit is not None:
+        from llavataros.motion.smoothing import SpeedLimit
+
+        SpeedLimit.over(args.speed_limit)
     return args.speed_limit
 
 

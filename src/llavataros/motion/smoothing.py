@@ -97,6 +97,13 @@ class SpeedLimit:
     fast: float = 2.2
     radius_seconds: float = 0.25
 
+    @classmethod
+    def over(cls, seconds: float) -> SpeedLimit | None:
+        """``--speed-limit SECONDS``: a limit smoothing over ``seconds``; 0: none."""
+        if not seconds >= 0:  # NaN too
+            raise InputError(None, f"--speed-limit must be >= 0 seconds, got {seconds}")
+        return cls(seconds) if seconds > 0 else None
+
     def wide_window(self, fps: float) -> int:
         return smoothing_window(self.wide_seconds, fps)
 

@@ -187,9 +187,7 @@ class Animator:
         ``speed_limit_seconds`` (0: none)."""
         if self.speed_limit_seconds is None:
             return getattr(self.model, "speed_limit", None)
-        if self.speed_limit_seconds < 0:
-            raise InputError(None, f"--speed-limit must be >= 0, got {self.speed_limit_seconds}")
-        return SpeedLimit(self.speed_limit_seconds) if self.speed_limit_seconds > 0 else None
+        return SpeedLimit.over(self.speed_limit_seconds)
 
     def speaker_id(self, speaker: str | int | None) -> int:
         """The id of a speaker/style name or id the model was trained on; None: the model's
