@@ -111,8 +111,8 @@ def test_the_run_loads_and_animates_with_seeds(diffusion_run, tiny_data):
     take = tiny_data / "001_Neutral_0_x_1_0"
     words = take.with_suffix(".words.json")
 
-    def motion(seed: int) -> np.ndarray:
-        animator.set_sampling(seed=seed, steps=2)
+    def motion(seed: int, eta: float = 0.0) -> np.ndarray:
+        animator.set_sampling(seed=seed, steps=2, eta=eta)
         return animator.animate(take.with_suffix(".wav"), words, fps=30).motion.to_array()
 
     first = motion(1)
@@ -122,11 +122,15 @@ def test_the_run_loads_and_animates_with_seeds(diffusion_run, tiny_data):
     other = motion(2)
     wrists = [5, 8]
     assert np.abs(other[:, wrists, :3] - first[:, wrists, :3]).mean() > 1e-3  # seeds differ
+    ancestral = motion(1, eta=1.0)  # fresh noise every step, drawn from the seed's generator
+    np.testing.assert_array_equal(motion(1, eta=1.0), ancestral)
+    assert np.abs(ancestral[:, wrists, :3] - first[:, wrists, :3]).mean() > 1e-4
 
 
 def test_sampling_options_are_refused_for_the_transformer_xl(tiny_data, capsys):
     take = tiny_data / "001_Neutral_0_x_1_0"
     options = (["--seed", "1"], ["--steps", "4"], ["--guidance", "2"], ["--temperature", "0.5"])
+    options += (["--eta", "1"],)
     for option in options:
         code = main(
             [
@@ -155,6 +159,9 @@ def test_bad_sampling_values_give_one_line(diffusion_run, tiny_data, capsys, tmp
     words = ["--transcript", str(take.with_suffix(".words.json")), "-o", str(tmp_path)]
     assert main([*args, *words, "--steps", "0"]) == 2
     assert "steps must be a positive integer" in capsys.readouterr().err
+    assert main([*args, *words, "--eta", "1.5"]) == 2
+    error = capsys.readouterr().err
+    assert "eta must be in [0, 1]" in error and error.count("\n") == 1
     assert not list(tmp_path.iterdir())
 
 
@@ -234,7 +241,7 @@ def test_new_options_have_help(capsys):
         "evaluate": ("--steps", "DDIM sampling steps", "--guidance", "same seed, the same"),
     }
     for command in ("animate", "evaluate"):
-        expected[command] += ("--temperature", "scale of the initial noise")
+        expected[command] += ("--temperature", "scale of the initial noise", "--eta", "ancestral")
     for command, fragments in expected.items():
         with pytest.raises(SystemExit):
             build_parser().parse_args([command, "--help"])

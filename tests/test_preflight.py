@@ -115,8 +115,8 @@ class FakeAnimator:
     def __init__(self, fail=()):
         self.fail, self.calls = fail, []
 
-    def set_sampling(self, steps=None, guidance=None, seed=None, temperature=None):
-        assert steps is guidance is seed is temperature is None  # no sampling options given
+    def set_sampling(self, steps=None, guidance=None, seed=None, temperature=None, eta=None):
+        assert steps is guidance is seed is temperature is eta is None  # no sampling options
 
     def animate_to_files(self, audio, out_dir, progress=None, **options):
         self.calls.append(Path(audio).name)

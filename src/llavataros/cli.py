@@ -145,8 +145,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--steps``, ``--guidance``, ``--seed``, ``--temperature``: options of models that
-    sample (diffusion)."""
+    """``--steps``, ``--guidance``, ``--seed``, ``--temperature``, ``--eta``: options of models
+    that sample (diffusion)."""
     parser.add_argument(
         "--steps", type=int, help="diffusion models: DDIM sampling steps (default: the model's)"
     )
@@ -165,10 +165,16 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
         help="diffusion models: scale of the initial noise, 1 = the model's distribution; lower "
         "is calmer and less varied (default: the model's; the shipped one's is 0.3)",
     )
+    parser.add_argument(
+        "--eta",
+        type=float,
+        help="diffusion models: DDIM eta in [0, 1], the share of fresh noise per step; 0 is "
+        "deterministic given the seed's initial noise, 1 is ancestral (default 0)",
+    )
 
 
 def _sampling(args: argparse.Namespace) -> dict:
-    names = ("steps", "guidance", "seed", "temperature")
+    names = ("steps", "guidance", "seed", "temperature", "eta")
     return {name: getattr(args, name) for name in names}
 
 

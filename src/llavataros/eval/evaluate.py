@@ -67,8 +67,8 @@ def evaluate(
     """``llavataros evaluate``: score ``model`` (default: the shipped one) or the motion files
     in ``motions_dir`` on ``split`` of ``data_dir``; writes the report to ``output`` (default
     ``metrics.json`` in the current folder) and returns it (``summary`` and ``takes``).
-    ``sampling`` (``steps``, ``guidance``, ``seed``, ``temperature``) goes to a model that samples
-    (:meth:`~llavataros.pipeline.animate.Animator.set_sampling`)."""
+    ``sampling`` (``steps``, ``guidance``, ``seed``, ``temperature``, ``eta``) goes to a model
+    that samples (:meth:`~llavataros.pipeline.animate.Animator.set_sampling`)."""
     if model is not None and motions_dir is not None:
         raise InputError(None, "give either a model or a motions folder, not both")
     sampling = {name: value for name, value in (sampling or {}).items() if value is not None}

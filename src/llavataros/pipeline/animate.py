@@ -139,12 +139,19 @@ class Animator:
         guidance: float | None = None,
         seed: int | None = None,
         temperature: float | None = None,
+        eta: float | None = None,
     ) -> None:
         """Sampling options of a model that samples (the ``diffusion`` family): DDIM ``steps``,
         classifier-free ``guidance`` scale, random ``seed`` (the same seed gives the same
-        motion), ``temperature`` of the initial noise. None keeps the model's setting; a model
-        that does not sample refuses any."""
-        options = {"steps": steps, "guidance": guidance, "seed": seed, "temperature": temperature}
+        motion), ``temperature`` of the initial noise, DDIM ``eta`` (fresh noise per step). None
+        keeps the model's setting; a model that does not sample refuses any."""
+        options = {
+            "steps": steps,
+            "guidance": guidance,
+            "seed": seed,
+            "temperature": temperature,
+            "eta": eta,
+        }
         given = {name: value for name, value in options.items() if value is not None}
         if not given:
             return
