@@ -64,10 +64,22 @@ def test_live_words_match_the_offline_transcription(background):
     assert len(matched) >= len(said) - 2 and abs(len(heard) - len(said)) <= 1
     starts = [w.start for w in live]
     assert starts == sorted(starts) and all(w.end >= w.start for w in live)
+    # Whisper places a boundary that borders a pause anywhere in the pause: a word after a
+    # pause may start early, a word before one may end late; every other boundary agrees
     for i, j in matched:
-        assert abs(live[j].end - offline[i].end) <= 0.15, (offline[i], live[j])
-    within = sum(abs(live[j].start - offline[i].start) <= 0.15 for i, j in matched)
-    assert within >= 0.8 * len(matched)  # a word after a pause may start early (Whisper)
+        assert _agrees(live[j].start, offline[i].start, offline, i, "start"), (offline[i], live[j])
+        assert _agrees(live[j].end, offline[i].end, offline, i, "end"), (offline[i], live[j])
+
+
+def _agrees(heard: float, said: float, words: list[Word], i: int, side: str) -> bool:
+    """Within 0.15 s of the offline boundary, or inside the pause beside it."""
+    if abs(heard - said) <= 0.15:
+        return True
+    if side == "start":
+        pause_edge = words[i - 1].end if i > 0 else 0.0
+        return pause_edge - 0.05 <= heard <= said
+    pause_edge = words[i + 1].start if i + 1 < len(words) else said + 1.0
+    return said <= heard <= pause_edge + 0.05
 
 
 def _pairs(block):
