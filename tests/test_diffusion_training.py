@@ -20,6 +20,7 @@ from llavataros.models.diffusion.loss import (
     diffusion_loss,
     distillation_loss,
     known_prefix,
+    noisy_word_vectors,
 )
 from llavataros.models.diffusion.network import DiffusionDenoiser, slice_speech
 from llavataros.models.diffusion.sampling import guided
@@ -83,6 +84,40 @@ def test_known_prefix():
     assert counts.max() == 4 and not known[:, 4:].any()
     assert (known == (torch.arange(10) < counts[:, None])).all()  # a prefix
     assert not known_prefix(5, 10, 0, 0.5).any() and not known_prefix(5, 10, 4, 0.0).any()
+
+
+def test_word_vector_noise_is_a_share_of_each_vectors_rms():
+    generator = torch.Generator().manual_seed(0)
+    text = (
+        torch.randn(4, 500, 64, generator=generator)
+        * torch.tensor([0.1, 1.0, 3.0, 0.0])[:, None, None]
+    )  # three scales and a zero (no-word) vector
+    noisy = noisy_word_vectors(text, 0.5, generator)
+    spread = (noisy - text).std(dim=(1, 2))
+    assert spread[:3] / torch.tensor([0.1, 1.0, 3.0]) == pytest.approx([0.5] * 3, rel=0.03)
+    assert (noisy[3] == 0).all()
+    assert noisy_word_vectors(text, 0.0, generator) is text
+
+
+def test_word_vector_noise_changes_the_loss_only_when_asked():
+    def loss(share: float, use_text: bool = True) -> float:
+        config = tiny_config(
+            num_joints=AVATAROS.num_joints, width=16, depth=1, text_noise=share, use_text=use_text
+        )
+        network = randomised(config)
+        motion = _smooth_motion(config, 4, 16)
+        text, mask, audio, speaker = features(config, 16, batch=4)
+        speech = slice_speech(text, mask, audio, 0, 16, config.lookbehind, config.lookahead)
+        generator = torch.Generator().manual_seed(1)  # same times, noise, dropout and prefixes
+        with torch.no_grad():
+            return diffusion_loss(network, motion, speech, speaker, generator)[0].item()
+
+    clean = loss(0.0)
+    assert loss(0.0) == clean
+    assert abs(loss(2.0) - clean) > 1e-4 * clean  # the words the network reads changed
+    assert loss(2.0, use_text=False) == loss(0.0, use_text=False)  # no words, nothing to noise
+    with pytest.raises(InputError, match="text_noise"):
+        tiny_config(text_noise=-0.1)
 
 
 def _smooth_motion(config, batch: int, frames: int) -> torch.Tensor:

@@ -33,6 +33,7 @@ FLOAT_FIELDS = (
     "fps",
     "dropout",
     "condition_dropout",
+    "text_noise",
     "prefix_probability",
     "guidance",
     "temperature",
@@ -62,6 +63,7 @@ class DiffusionConfig:
     prediction: Prediction = "v"
     schedule: ScheduleKind = "cosine"
     condition_dropout: float = 0.1  # probability of the null condition in training (CFG)
+    text_noise: float = 0.0  # training: Gaussian noise on word vectors, a share of their RMS
     prefix_probability: float = 0.5  # probability a training window starts with known frames
     steps: int = 8  # default sampling steps
     guidance: float = 1.0  # default classifier-free guidance scale (1 = conditional only)
@@ -119,6 +121,10 @@ class DiffusionConfig:
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise InputError(None, f"diffusion {name} must be in [0, 1), got {value!r}")
+        if not 0.0 <= self.text_noise <= 10.0:
+            raise InputError(
+                None, f"diffusion text_noise must be in [0, 10], got {self.text_noise!r}"
+            )
         if not self.guidance >= 0.0:
             raise InputError(None, f"diffusion guidance must be >= 0, got {self.guidance!r}")
         if not 0.0 <= self.temperature <= 10.0:

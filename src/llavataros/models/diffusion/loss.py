@@ -6,7 +6,9 @@ normalised motion, drop the speech condition with probability ``condition_dropou
 classifier-free guidance), and take the MSE between the network output and the target. With
 probability ``prefix_probability`` the first ``k <= overlap`` frames of a window are given
 clean at time 0 and left out of the loss: the model learns to continue known motion, which the
-windowed sampler relies on.
+windowed sampler relies on. With ``text_noise > 0`` the word vectors get Gaussian noise of that
+share of their RMS (:func:`noisy_word_vectors`), so that sentences the corpus never had, whose
+vectors differ a little, are not strangers.
 Optional geometric terms (:class:`GeometryTerms`) compare joint positions and velocities from
 forward kinematics (``model/geometry.py``) of the implied clean motion ``x0_hat`` and the true
 one, weighted per window by ``alpha_t^2`` so that the nearly-clean steps, where x0_hat can be
@@ -20,7 +22,7 @@ Axes: ``b`` batch, ``n`` frames, ``m`` motion features, ``j`` joints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -67,6 +69,18 @@ def known_prefix(
     return torch.arange(frames)[None, :] < count[:, None]
 
 
+def noisy_word_vectors(
+    text: torch.Tensor, share: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """``text (b, s, d)`` plus Gaussian noise whose standard deviation is ``share`` times each
+    vector's RMS over ``d`` (zero vectors stay zero); ``share = 0`` returns ``text`` itself."""
+    if share == 0.0:
+        return text
+    rms = text.square().mean(dim=-1, keepdim=True).sqrt()
+    noise = torch.randn(text.shape, generator=generator).to(text)
+    return text + share * rms * noise
+
+
 def diffusion_loss(
     network: DiffusionDenoiser,
     motion: torch.Tensor,
@@ -91,6 +105,8 @@ def diffusion_loss(
     frame_time = torch.where(known, torch.zeros_like(time)[:, None], time[:, None])  # (b, n)
     alpha, sigma = (v[..., None] for v in schedule.alpha_sigma(frame_time))  # (b, n, 1)
     z = add_noise(x0, noise, alpha, sigma)  # known frames: alpha = 1, sigma = 0, clean
+    if c.use_text and c.text_noise > 0.0 and speech.text is not None:
+        speech = replace(speech, text=noisy_word_vectors(speech.text, c.text_noise, generator))
     output = network(z, frame_time, speech, speaker, keep)
     target = prediction_target(x0, noise, alpha, sigma, c.prediction)
     new = (~known)[..., None].to(motion.dtype)  # (b, n, 1): the loss is on frames to sample
