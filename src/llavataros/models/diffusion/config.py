@@ -121,16 +121,12 @@ class DiffusionConfig:
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise InputError(None, f"diffusion {name} must be in [0, 1), got {value!r}")
-        if not 0.0 <= self.text_noise <= 10.0:
-            raise InputError(
-                None, f"diffusion text_noise must be in [0, 10], got {self.text_noise!r}"
-            )
         if not self.guidance >= 0.0:
             raise InputError(None, f"diffusion guidance must be >= 0, got {self.guidance!r}")
-        if not 0.0 <= self.temperature <= 10.0:
-            raise InputError(
-                None, f"diffusion temperature must be in [0, 10], got {self.temperature!r}"
-            )
+        for name in ("text_noise", "temperature"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 10.0:
+                raise InputError(None, f"diffusion {name} must be in [0, 10], got {value!r}")
         if not self.fps > 0:
             raise InputError(None, f"diffusion fps must be positive, got {self.fps!r}")
 
