@@ -4,6 +4,7 @@ sampling options, and progressive distillation (training/distill.py, ``llavataro
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from safetensors.torch import load_file
 
 from diffusion_helpers import TOY, TOY_BATCH, TOY_FRAMES, toy_batch, toy_teacher
 from llavataros.cli import main
+from llavataros.errors import InputError
 from llavataros.models.checkpoint import load_model
 from llavataros.models.diffusion.windows import SamplerSettings, generate
 from llavataros.pipeline.animate import Animator
@@ -172,6 +174,19 @@ def test_shipped_diffusion_configs_parse():
     assert words.diffusion.use_text and not audio.diffusion.use_text
     assert words.diffusion.prediction == "x0" and words.diffusion.schedule == "cosine"
     assert read_config(None, []).family == "llanimation"  # old configs mean what they did
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("diffusion_training.acceleration_weight=-1", "acceleration_weight must be >= 0"),
+        ("diffusion_training.velocity_weight=-0.5", "velocity_weight must be >= 0"),
+        ("diffusion_training.ema_decay=1", "ema_decay must be in [0, 1)"),
+    ],
+)
+def test_bad_diffusion_training_settings_are_refused(override, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        read_config(CONFIGS / "diffusion.yaml", [override])
 
 
 def test_halvings():

@@ -19,6 +19,7 @@ from llavataros.models.diffusion.loss import (
     GeometryTerms,
     diffusion_loss,
     distillation_loss,
+    geometric_errors,
     known_prefix,
     noisy_word_vectors,
 )
@@ -120,6 +121,57 @@ def test_word_vector_noise_changes_the_loss_only_when_asked():
         tiny_config(text_noise=-0.1)
 
 
+def test_geometric_errors_separate_offset_drift_and_jitter():
+    actual = torch.randn(2, 12, 3, 3)
+    weight = torch.ones(2, 12, 1, 1)
+    frames = torch.arange(12.0)[None, :, None, None]
+
+    def errors(offset):
+        return {
+            k: round(v.item(), 6)
+            for k, v in geometric_errors(actual + offset, actual, weight).items()
+        }
+
+    # a constant offset: a position error only
+    assert errors(torch.full((1, 1, 1, 1), 0.5)) == {
+        "position": 0.25,
+        "velocity": 0.0,
+        "acceleration": 0.0,
+    }
+    # a drift of 0.1 per frame: no acceleration error
+    drift = errors(0.1 * frames)
+    assert drift["velocity"] == pytest.approx(0.01) and drift["acceleration"] == 0.0
+    # jitter of +-0.1 frame to frame: its second difference is +-0.4
+    jitter = errors(0.1 * (-1.0) ** frames)
+    assert jitter["velocity"] == pytest.approx(0.04)
+    assert jitter["acceleration"] == pytest.approx(0.16)
+    # a difference is weighed by the frame it reaches: a known (weight 0) last frame drops out
+    weight[:, -1] = 0.0
+    last = geometric_errors(actual + 0.1 * frames, actual, weight)
+    assert last["velocity"].item() == pytest.approx(0.01 * 10 / 11)
+
+
+def test_the_acceleration_weight_adds_its_term_to_the_loss():
+    config = tiny_config(num_joints=AVATAROS.num_joints, width=16, depth=1)
+    network = randomised(config)
+    motion = _smooth_motion(config, 4, 16)
+    text, mask, audio, speaker = features(config, 16, batch=4)
+    speech = slice_speech(text, mask, audio, 0, 16, config.lookbehind, config.lookahead)
+    statistics = RootStatistics((0.0, 1.0, 0.0), (0.1, 0.1, 0.1))
+
+    def loss(weight: float):
+        geometry = GeometryTerms(AVATAROS, statistics, acceleration=weight)
+        generator = torch.Generator().manual_seed(5)  # same times, noise and dropout
+        with torch.no_grad():
+            return diffusion_loss(network, motion, speech, speaker, generator, geometry)
+
+    without, parts = loss(0.0)
+    with_term, _ = loss(1000.0)
+    assert parts["acceleration"] > 0
+    added = (with_term - without).item()
+    assert added == pytest.approx(1000.0 * parts["acceleration"].item(), rel=1e-4)
+
+
 def _smooth_motion(config, batch: int, frames: int) -> torch.Tensor:
     """Model-layout motion: root on sine curves, joint 6D near identity, smoothly varying."""
     phase = torch.arange(batch)[:, None, None] * 0.7 + torch.arange(config.motion_dim) * 0.3
@@ -145,7 +197,7 @@ def test_a_few_training_steps_lower_the_loss():
             return diffusion_loss(network, motion, speech, speaker, generator, geometry)
 
     before, parts = evaluate()
-    assert set(parts) == {"target", "position", "velocity"}
+    assert set(parts) == {"target", "position", "velocity", "acceleration"}
     optimiser = torch.optim.Adam(network.parameters(), lr=3e-3)
     generator = torch.Generator().manual_seed(0)
     for _ in range(100):

@@ -9,9 +9,11 @@ whatever the YAML says for them is replaced.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from llavataros.errors import InputError
 from llavataros.models.diffusion.config import DiffusionConfig
 from llavataros.models.llanimation.config import ModelConfig
 from llavataros.motion.timing import MODEL_FPS
@@ -84,6 +86,17 @@ class DiffusionTrainingConfig:
     ema_decay: float = 0.999  # per optimiser step (warmed up: min(decay, (1 + n) / (10 + n)))
     position_weight: float = 0.0  # FK joint positions of x0_hat, weighted by alpha_t^2
     velocity_weight: float = 0.0  # their per-frame velocities
+    acceleration_weight: float = 0.0  # their per-frame accelerations (second differences)
+
+    def __post_init__(self):
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise InputError(
+                None, f"diffusion_training ema_decay must be in [0, 1), got {self.ema_decay!r}"
+            )
+        for name in ("position_weight", "velocity_weight", "acceleration_weight"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0.0):
+                raise InputError(None, f"diffusion_training {name} must be >= 0, got {value!r}")
 
 
 @dataclass(frozen=True)

@@ -83,10 +83,13 @@ class DiffusionTask(L.LightningModule):
         self.model = copy.deepcopy(self.network).requires_grad_(False)  # the EMA
         settings = config.diffusion_training
         self.geometry = None
-        if settings.position_weight or settings.velocity_weight:
-            self.geometry = GeometryTerms(
-                skeleton, root_statistics, settings.position_weight, settings.velocity_weight
-            )
+        weights = (
+            settings.position_weight,
+            settings.velocity_weight,
+            settings.acceleration_weight,
+        )
+        if any(weights):
+            self.geometry = GeometryTerms(skeleton, root_statistics, *weights)
 
     def window(self, batch: dict) -> tuple[torch.Tensor, Speech, torch.Tensor]:
         return window_batch(batch, self.config.diffusion, self.root_statistics)

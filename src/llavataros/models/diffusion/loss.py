@@ -9,10 +9,10 @@ clean at time 0 and left out of the loss: the model learns to continue known mot
 windowed sampler relies on. With ``text_noise > 0`` the word vectors get Gaussian noise of that
 share of their RMS (:func:`noisy_word_vectors`), so that sentences the corpus never had, whose
 vectors differ a little, are not strangers.
-Optional geometric terms (:class:`GeometryTerms`) compare joint positions and velocities from
-forward kinematics (``model/geometry.py``) of the implied clean motion ``x0_hat`` and the true
-one, weighted per window by ``alpha_t^2`` so that the nearly-clean steps, where x0_hat can be
-right, carry them (at ``t = 1`` x0_hat can only be the mean).
+Optional geometric terms (:class:`GeometryTerms`) compare joint positions, velocities and
+accelerations from forward kinematics (``model/geometry.py``) of the implied clean motion
+``x0_hat`` and the true one, weighted per window by ``alpha_t^2`` so that the nearly-clean
+steps, where x0_hat can be right, carry them (at ``t = 1`` x0_hat can only be the mean).
 
 :func:`distillation_loss`: progressive distillation (Salimans & Ho 2022, algorithm 2); the
 student learns in one step of ``1 / N`` what the teacher does in two.
@@ -40,13 +40,17 @@ from llavataros.motion.skeleton import Skeleton
 
 @dataclass(frozen=True)
 class GeometryTerms:
-    """Forward-kinematics terms: squared error of joint positions (metres) and of their
-    per-frame velocities (metres per frame), each times its weight."""
+    """Forward-kinematics terms: squared error of joint positions (metres), of their per-frame
+    velocities (metres per frame) and of their per-frame accelerations (second differences,
+    metres per frame^2), each times its weight. The acceleration term weighs an error at
+    frequency f by (2 pi f / fps)^2 more than the velocity term does: it is the one that
+    penalises frame-to-frame jitter rather than slow drift."""
 
     skeleton: Skeleton
     statistics: RootStatistics
     position: float = 1.0
     velocity: float = 1.0
+    acceleration: float = 0.0
 
 
 def joint_positions(motion: torch.Tensor, terms: GeometryTerms) -> torch.Tensor:
@@ -55,6 +59,19 @@ def joint_positions(motion: torch.Tensor, terms: GeometryTerms) -> torch.Tensor:
     matrices = sixd_to_matrix(motion[..., 3:].unflatten(-1, (-1, 6)))  # (b, n, j, 3, 3)
     offsets = torch.as_tensor(terms.skeleton.offsets, dtype=motion.dtype, device=motion.device)
     return forward_kinematics(root, matrices, offsets, terms.skeleton.parents)
+
+
+def geometric_errors(
+    predicted: torch.Tensor, actual: torch.Tensor, weight: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Weighted mean squared errors of joint positions ``(b, n, j, 3)``, of their first and of
+    their second differences over frames; ``weight (b, n, 1, 1)`` weighs a frame, and a
+    difference by the frame it reaches (the last frame it reads)."""
+    position = (weight * (predicted - actual).square()).mean()
+    velocity = (weight[:, 1:] * (predicted.diff(dim=1) - actual.diff(dim=1)).square()).mean()
+    second = predicted.diff(n=2, dim=1) - actual.diff(n=2, dim=1)
+    acceleration = (weight[:, 2:] * second.square()).mean()
+    return {"position": position, "velocity": velocity, "acceleration": acceleration}
 
 
 def known_prefix(
@@ -92,7 +109,7 @@ def diffusion_loss(
     """Loss of one batch of windows. ``motion (b, n, 3 + 6 j)`` in the model output layout
     (as ``model.losses.motion_to_target`` makes it), ``speech`` of the same frames, ``speaker
     (b,)``. Returns ``(total, parts)``; parts (detached): ``target`` (the MSE) and, with
-    ``geometry``, ``position`` and ``velocity``."""
+    ``geometry``, ``position``, ``velocity`` and ``acceleration``."""
     c = network.config
     schedule = NoiseSchedule(c.schedule)
     b = motion.shape[0]
@@ -118,12 +135,11 @@ def diffusion_loss(
         predicted = joint_positions(network.denormalise(estimate), geometry)  # (b, n, j, 3)
         actual = joint_positions(motion, geometry)
         signal = schedule.alpha_bar(time)[:, None, None, None]  # (b, 1, 1, 1): alpha_t^2
-        weight = signal * new[..., None]  # (b, n, 1, 1): new frames only
-        position = (weight * (predicted - actual).square()).mean()
-        into_new = weight[:, 1:]  # a speed into a new frame
-        velocity = (into_new * (predicted.diff(dim=1) - actual.diff(dim=1)).square()).mean()
-        parts.update(position=position, velocity=velocity)
-        total = total + geometry.position * position + geometry.velocity * velocity
+        errors = geometric_errors(predicted, actual, signal * new[..., None])
+        parts.update(errors)
+        total = total + geometry.position * errors["position"]
+        total = total + geometry.velocity * errors["velocity"]
+        total = total + geometry.acceleration * errors["acceleration"]
     return total, {name: value.detach() for name, value in parts.items()}
 
 
