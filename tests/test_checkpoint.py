@@ -205,6 +205,9 @@ def test_model_json_names_its_family_and_old_checkpoints_load_as_llanimation(tmp
         ("skeleton", {"names": ["a"]}, "invalid skeleton"),
         ("speakers", "alice", "invalid speakers"),
         ("corpus_fps", "fast", "invalid corpus_fps"),
+        ("speed_limit", {"slow": 2.0, "fast": 1.0}, "invalid speed_limit"),
+        ("speed_limit", [1.0, 2.0], "invalid speed_limit"),
+        ("speed_limit", {"slow": 1.0, "fast": 2.0, "knee": 1}, "invalid speed_limit"),
         ("default_speaker", 7, "default_speaker 7 is unknown"),
     ],
 )

@@ -4,6 +4,7 @@ sampling options, and progressive distillation (training/distill.py, ``llavataro
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from llavataros.cli import main
 from llavataros.errors import InputError
 from llavataros.models.checkpoint import load_model
 from llavataros.models.diffusion.windows import SamplerSettings, generate
+from llavataros.motion.kinematics import wrist_speed
+from llavataros.motion.take import load_take
 from llavataros.pipeline.animate import Animator
 from llavataros.training.diffusion_task import DiffusionTask, ema_decay_at
 from llavataros.training.distill import distill, halvings
@@ -127,6 +130,22 @@ def test_the_run_loads_and_animates_with_seeds(diffusion_run, tiny_data):
     ancestral = motion(1, eta=1.0)  # fresh noise every step, drawn from the seed's generator
     np.testing.assert_array_equal(motion(1, eta=1.0), ancestral)
     assert np.abs(ancestral[:, wrists, :3] - first[:, wrists, :3]).mean() > 1e-4
+
+
+def test_the_run_records_its_training_takes_wrist_speeds(diffusion_run, tiny_data):
+    run, _ = diffusion_run
+    metadata = load_model(run)[1]
+    names = json.loads((run / "run.json").read_text())["splits"]["train"]
+    speeds = np.concatenate(
+        [
+            wrist_speed(motion.positions, motion.fps).max(axis=1)
+            for motion in (load_take(tiny_data / f"{name}.npy") for name in names)
+        ]
+    )
+    limit = metadata.speed_limit
+    assert limit.slow == pytest.approx(np.quantile(speeds, 0.99))
+    assert limit.fast == pytest.approx(max(np.quantile(speeds, 0.999), limit.slow + 0.05))
+    assert Animator.load(run).speed_limit.slow == limit.slow  # the family's limit, at them
 
 
 def test_sampling_options_are_refused_for_the_transformer_xl(tiny_data, capsys):

@@ -13,6 +13,7 @@ from llavataros.models.geometry import RootStatistics
 from llavataros.motion.kinematics import wrist_speed
 from llavataros.motion.skeleton import AVATAROS, NUM_JOINTS
 from llavataros.motion.smoothing import SpeedLimit
+from llavataros.motion.take import Motion
 from llavataros.pipeline.postprocess import MotionAssembler, assemble_motion, smoothing_window
 
 MODEL_FPS = 30.0
@@ -122,4 +123,31 @@ def test_a_speed_limit_can_be_chosen_per_run():
         with pytest.raises(InputError, match="--speed-limit must be >= 0 seconds"):
             animator.speed_limit  # noqa: B018
     diffusion = Animator.load("diffusion", face_model=None)
-    assert diffusion.speed_limit == SpeedLimit()
+    corpus = diffusion.metadata.speed_limit  # its training takes' wrist speeds, below people's
+    assert corpus is not None and 1.2 < corpus.slow < corpus.fast < SpeedLimit().fast
+    assert diffusion.speed_limit == SpeedLimit(slow=corpus.slow, fast=corpus.fast)
+    diffusion.speed_limit_seconds = 1.2  # another span keeps the model's speeds
+    assert diffusion.speed_limit == SpeedLimit(1.2, slow=corpus.slow, fast=corpus.fast)
+
+
+def _moving(speed: float, frames: int, fps: float = 60.0) -> Motion:
+    """A rest pose whose root (so every joint) moves along x at ``speed`` m/s."""
+    root = np.zeros((frames, 3))
+    root[:, 0] = speed * np.arange(frames) / fps
+    quats = np.tile([1.0, 0.0, 0.0, 0.0], (frames, NUM_JOINTS, 1))
+    return Motion.from_root_and_rotations(root, quats, fps)
+
+
+def test_a_corpus_speed_limit_sits_at_its_wrist_speed_quantiles():
+    # 1000 frames: 985 at 1 m/s, 13 at 1.5, 2 at 2: the 99th percentile is 1.5, the 99.9th 2
+    takes = [_moving(1.0, 985), _moving(1.5, 13), _moving(2.0, 2, fps=30.0)]
+    limit = SpeedLimit.of_corpus(takes)
+    assert limit.slow == pytest.approx(1.5) and limit.fast == pytest.approx(2.0)
+    assert limit.wide_seconds == SpeedLimit().wide_seconds
+    steady = SpeedLimit.of_corpus([_moving(0.5, 100)])  # one speed: still a ramp
+    assert steady.slow == pytest.approx(0.5) and steady.fast == pytest.approx(0.55)
+    assert SpeedLimit.from_dict(limit.to_dict()) == limit
+    with pytest.raises(InputError, match="no motion to measure"):
+        SpeedLimit.of_corpus([_moving(1.0, 1)])
+    with pytest.raises(InputError, match="0 < slow < fast"):
+        SpeedLimit(slow=2.0, fast=2.0)

@@ -78,7 +78,8 @@ def _add_speed_limit_argument(parser: argparse.ArgumentParser) -> None:
         "--speed-limit",
         type=float,
         metavar="SECONDS",
-        help="where the wrists move faster than 1.6-2.2 m/s, smooth over SECONDS (0: no limit; "
+        help="where the wrists move faster than the training takes' did (else 1.6-2.2 m/s), "
+        "smooth over SECONDS (0: no limit; "
         "default: the model's: diffusion 0.8, Transformer-XL none, as it would delay the live "
         "stream by about 0.5 s)",
     )

@@ -11,7 +11,8 @@
 - what the trainer passes in ``extra_metadata``: ``skeleton``, ``root_statistics``,
   ``audio_statistics``, ``speakers`` (the speaker/style vocabulary, index = id),
   ``training_speakers``, ``default_speaker``, ``features`` (feature settings), ``corpus_fps``,
-  plus provenance (``train_config``, ``epoch``, ``step``). Skeletons, dataclasses, objects with
+  ``speed_limit`` (the training takes' wrist speeds where output smoothing widens), plus
+  provenance (``train_config``, ``epoch``, ``step``). Skeletons, dataclasses, objects with
   ``to_dict()``, NumPy arrays and paths are converted.
 
 Loading returns a typed :class:`ModelMetadata`, checked field by field: a malformed field is
@@ -41,6 +42,7 @@ from llavataros.features.statistics import FeatureStatistics
 from llavataros.models.base import DEFAULT_FAMILY, FAMILIES, SpeechModel, family_class
 from llavataros.models.geometry import RootStatistics
 from llavataros.motion.skeleton import Skeleton
+from llavataros.motion.smoothing import SpeedLimit
 from llavataros.motion.timing import CORPUS_FPS
 
 FORMAT = "llavataros-llanimation"  # the format name of every checkpoint (kept for old readers)
@@ -96,6 +98,7 @@ class ModelMetadata:
     default_speaker: int = 0
     features: FeatureSettings = field(default_factory=FeatureSettings)
     corpus_fps: float = CORPUS_FPS
+    speed_limit: SpeedLimit | None = None  # at the training takes' wrist speeds (body models)
     provenance: dict = field(default_factory=dict)
 
     @property
@@ -160,6 +163,7 @@ class ModelMetadata:
             "default_speaker": int,
             "features": lambda value: FeatureSettings(**value),
             "corpus_fps": float,
+            "speed_limit": SpeedLimit.from_dict,
         }
         values: dict[str, Any] = {}
         for name in known:

@@ -8,12 +8,14 @@ continuous. The other joint positions are then recomputed by forward kinematics 
 motion's skeleton, so bone lengths stay exactly constant (SPEC section 2).
 
 :class:`SpeedLimit` adds smoothing only where the wrists move faster than people do (issue 15:
-real speakers' wrists stay under 1.9 m/s).
+real speakers' wrists stay under 1.9 m/s), or than the speakers a model was trained on did
+(:meth:`SpeedLimit.of_corpus`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,6 +26,9 @@ from llavataros.motion.skeleton import Skeleton
 from llavataros.motion.take import Motion
 
 EXACT = 1e-6  # spans closer than this to a whole number of frames are on it
+# SpeedLimit.of_corpus: the limit starts above 99 % of the corpus's frames, is full above 99.9 %
+SLOW_QUANTILE, FAST_QUANTILE = 0.99, 0.999
+MINIMUM_RAMP = 0.05  # m/s between the two, however the corpus's speeds bunch
 
 
 def smoothing_window(seconds: float, fps: float) -> int:
@@ -97,12 +102,50 @@ class SpeedLimit:
     fast: float = 2.2
     radius_seconds: float = 0.25
 
+    def __post_init__(self):
+        if not (0.0 < self.slow < self.fast and np.isfinite(self.fast)):
+            raise InputError(
+                None, f"speed limit needs 0 < slow < fast m/s, got {self.slow!r}, {self.fast!r}"
+            )
+
     @classmethod
-    def over(cls, seconds: float) -> SpeedLimit | None:
-        """``--speed-limit SECONDS``: a limit smoothing over ``seconds``; 0: none."""
+    def over(cls, seconds: float, like: SpeedLimit | None = None) -> SpeedLimit | None:
+        """``--speed-limit SECONDS``: a limit smoothing over ``seconds`` at the speeds of
+        ``like`` (default: people's); 0: none."""
         if not seconds >= 0:  # NaN too
             raise InputError(None, f"--speed-limit must be >= 0 seconds, got {seconds}")
-        return cls(seconds) if seconds > 0 else None
+        return replace(like or cls(), wide_seconds=seconds) if seconds > 0 else None
+
+    @classmethod
+    def of_corpus(
+        cls,
+        motions: Sequence[Motion],
+        slow_quantile: float = SLOW_QUANTILE,
+        fast_quantile: float = FAST_QUANTILE,
+    ) -> SpeedLimit:
+        """A limit at the training corpus's own wrist speeds: it starts where the faster wrist
+        of ``motions`` moves faster than in ``slow_quantile`` of their frames and is full at
+        ``fast_quantile`` (speeds as :meth:`apply` measures them). A model then moves its
+        wrists no faster than the speakers it learnt from did."""
+        speeds = [wrist_speed(m.positions, m.fps).max(axis=1) for m in motions if m.num_frames > 1]
+        if not speeds:
+            raise InputError(None, "no motion to measure wrist speeds on")
+        slow, fast = np.quantile(np.concatenate(speeds), [slow_quantile, fast_quantile])
+        return cls(slow=float(slow), fast=float(max(fast, slow + MINIMUM_RAMP)))
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "wide_seconds": self.wide_seconds,
+            "slow": self.slow,
+            "fast": self.fast,
+            "radius_seconds": self.radius_seconds,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SpeedLimit:
+        if not isinstance(data, dict):
+            raise InputError(None, f"a speed limit is a mapping, got {data!r}")
+        return cls(**{key: float(value) for key, value in data.items()})
 
     def wide_window(self, fps: float) -> int:
         return smoothing_window(self.wide_seconds, fps)

@@ -191,10 +191,15 @@ class Animator:
     def speed_limit(self) -> SpeedLimit | None:
         """Extra smoothing where the wrists move fast: the model family's (the diffusion model
         has one, the Transformer-XL none, to keep the live stream's latency), or one over
-        ``speed_limit_seconds`` (0: none)."""
-        if self.speed_limit_seconds is None:
-            return getattr(self.model, "speed_limit", None)
-        return SpeedLimit.over(self.speed_limit_seconds)
+        ``speed_limit_seconds`` (0: none); at the wrist speeds of the model's training takes
+        where its model.json records them, else at people's."""
+        corpus = self.metadata.speed_limit
+        if self.speed_limit_seconds is not None:
+            return SpeedLimit.over(self.speed_limit_seconds, corpus)
+        family = getattr(self.model, "speed_limit", None)
+        if family is None or corpus is None:
+            return family
+        return dataclasses.replace(family, slow=corpus.slow, fast=corpus.fast)
 
     def speaker_id(self, speaker: str | int | None) -> int:
         """The id of a speaker/style name or id the model was trained on; None: the model's

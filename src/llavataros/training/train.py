@@ -45,6 +45,7 @@ from llavataros.models.checkpoint import git_commit, save_checkpoint
 from llavataros.models.geometry import RootStatistics
 from llavataros.motion.kinematics import estimate_offsets
 from llavataros.motion.skeleton import Skeleton
+from llavataros.motion.smoothing import SpeedLimit
 from llavataros.motion.take import load_take
 from llavataros.training.checkpoint_io import SafeCheckpointIO
 from llavataros.training.config import TrainConfig
@@ -124,14 +125,17 @@ def read_config(config_path: str | Path | None, overrides: list[str]) -> TrainCo
     return apply_overrides(config, overrides) if overrides else config
 
 
-def estimate_skeleton(records: list[TakeRecord]) -> tuple[Skeleton, float]:
-    """Offsets averaged over the training takes, and the corpus frame rate."""
-    offsets, rates = [], []
+def training_motion_facts(records: list[TakeRecord]) -> tuple[Skeleton, float, SpeedLimit]:
+    """From the training takes: their skeleton (offsets averaged), the corpus frame rate, and a
+    speed limit at their wrist speeds (:meth:`SpeedLimit.of_corpus`)."""
+    offsets, rates, motions = [], [], []
     for record in records:
         motion = load_take(record.motion_path)
         offsets.append(estimate_offsets(motion.positions, motion.rotations))
         rates.append(motion.fps)
-    return Skeleton(offsets=np.mean(offsets, axis=0)), float(max(set(rates), key=rates.count))
+        motions.append(motion)
+    skeleton = Skeleton(offsets=np.mean(offsets, axis=0))
+    return skeleton, float(max(set(rates), key=rates.count)), SpeedLimit.of_corpus(motions)
 
 
 def train(
@@ -174,7 +178,7 @@ def train(
     statistics = audio_statistics(prepared["train"])
     roots = np.concatenate([take.motion[:, 0, :3] for take in prepared["train"]])
     root_statistics = RootStatistics.from_root_positions(roots)
-    skeleton, corpus_fps = estimate_skeleton(splits["train"])
+    skeleton, corpus_fps, speed_limit = training_motion_facts(splits["train"])
     derived = dict(
         text_dim=extractor.text_dim,
         audio_dim=extractor.audio_dim,
@@ -217,6 +221,7 @@ def train(
             "settings": extractor.settings(),
         },
         "corpus_fps": corpus_fps,
+        "speed_limit": speed_limit.to_dict(),
         "train_config": to_dict(config),
     }
     if config.trainer.threads > 0:
