@@ -4,6 +4,8 @@ and streams exactly."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -146,7 +148,7 @@ def test_a_corpus_speed_limit_sits_at_its_wrist_speed_quantiles():
     assert limit.wide_seconds == SpeedLimit().wide_seconds
     steady = SpeedLimit.of_corpus([_moving(0.5, 100)])  # one speed: still a ramp
     assert steady.slow == pytest.approx(0.5) and steady.fast == pytest.approx(0.55)
-    assert SpeedLimit.from_dict(limit.to_dict()) == limit
+    assert SpeedLimit.from_dict(dataclasses.asdict(limit)) == limit
     with pytest.raises(InputError, match="no motion to measure"):
         SpeedLimit.of_corpus([_moving(1.0, 1)])
     with pytest.raises(InputError, match="0 < slow < fast"):

@@ -133,16 +133,9 @@ class SpeedLimit:
         slow, fast = np.quantile(np.concatenate(speeds), [slow_quantile, fast_quantile])
         return cls(slow=float(slow), fast=float(max(fast, slow + MINIMUM_RAMP)))
 
-    def to_dict(self) -> dict[str, float]:
-        return {
-            "wide_seconds": self.wide_seconds,
-            "slow": self.slow,
-            "fast": self.fast,
-            "radius_seconds": self.radius_seconds,
-        }
-
     @classmethod
     def from_dict(cls, data: dict) -> SpeedLimit:
+        """From its fields as model.json stores them (``dataclasses.asdict``)."""
         if not isinstance(data, dict):
             raise InputError(None, f"a speed limit is a mapping, got {data!r}")
         return cls(**{key: float(value) for key, value in data.items()})

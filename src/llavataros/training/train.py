@@ -221,7 +221,7 @@ def train(
             "settings": extractor.settings(),
         },
         "corpus_fps": corpus_fps,
-        "speed_limit": speed_limit.to_dict(),
+        "speed_limit": speed_limit,
         "train_config": to_dict(config),
     }
     if config.trainer.threads > 0:
