@@ -199,6 +199,7 @@ def test_shipped_diffusion_configs_parse():
     "override, message",
     [
         ("diffusion_training.acceleration_weight=-1", "acceleration_weight must be >= 0"),
+        ("diffusion_training.snr_cap=0.5", "snr_cap must be 0 (off) or >= 1"),
         ("diffusion_training.velocity_weight=-0.5", "velocity_weight must be >= 0"),
         ("diffusion_training.ema_decay=1", "ema_decay must be in [0, 1)"),
     ],

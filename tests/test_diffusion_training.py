@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -22,9 +23,11 @@ from llavataros.models.diffusion.loss import (
     geometric_errors,
     known_prefix,
     noisy_word_vectors,
+    snr_weights,
 )
 from llavataros.models.diffusion.network import DiffusionDenoiser, slice_speech
 from llavataros.models.diffusion.sampling import guided
+from llavataros.models.diffusion.schedule import NoiseSchedule
 from llavataros.models.diffusion.windows import SamplerSettings, generate, network_denoiser
 from llavataros.models.geometry import RootStatistics
 from llavataros.motion.skeleton import AVATAROS
@@ -170,6 +173,40 @@ def test_the_acceleration_weight_adds_its_term_to_the_loss():
     assert parts["acceleration"] > 0
     added = (with_term - without).item()
     assert added == pytest.approx(1000.0 * parts["acceleration"].item(), rel=1e-4)
+
+
+def test_snr_weights_clamp_the_x0_weight_between_one_and_the_cap():
+    schedule = NoiseSchedule("cosine")
+    time = torch.tensor([0.1, 0.5, 0.9])  # snr = cot^2(pi t / 2): 39.9, 1, 0.025
+    snr = schedule.snr(time)
+    assert snr[1].item() == pytest.approx(1.0, rel=1e-5)
+    x0 = snr_weights(schedule, time, 5.0, "x0")
+    assert x0.tolist() == pytest.approx([5.0, 1.0, 1.0], rel=1e-5)
+    v = snr_weights(schedule, time, 5.0, "v")  # v MSE = (1 + snr) x0 MSE
+    assert v.tolist() == pytest.approx((x0 / (1 + snr)).tolist(), rel=1e-5)
+    assert v[1].item() == pytest.approx(0.5, rel=1e-5)
+    eps = snr_weights(schedule, time, 5.0, "epsilon")  # eps MSE = snr x0 MSE
+    assert eps[0].item() == pytest.approx(5.0 / snr[0].item(), rel=1e-5)
+    assert snr_weights(schedule, time, 0.0, "x0").tolist() == [1.0, 1.0, 1.0]
+
+
+def test_the_snr_cap_only_raises_the_weight_of_nearly_clean_windows():
+    config = replace(
+        tiny_config(num_joints=AVATAROS.num_joints, width=16, depth=1), prediction="x0"
+    )
+    network = randomised(config)
+    motion = _smooth_motion(config, 8, 16)
+    text, mask, audio, speaker = features(config, 16, batch=8)
+    speech = slice_speech(text, mask, audio, 0, 16, config.lookbehind, config.lookahead)
+
+    def loss(cap: float) -> float:
+        generator = torch.Generator().manual_seed(5)  # same times, noise and dropout
+        with torch.no_grad():
+            return diffusion_loss(network, motion, speech, speaker, generator, None, cap)[0].item()
+
+    plain = loss(0.0)
+    assert loss(1.0) == pytest.approx(plain, rel=1e-6)  # clamp(snr, 1, 1) = 1 everywhere
+    assert loss(5.0) > plain
 
 
 def _smooth_motion(config, batch: int, frames: int) -> torch.Tensor:

@@ -87,6 +87,7 @@ class DiffusionTrainingConfig:
     position_weight: float = 0.0  # FK joint positions of x0_hat, weighted by alpha_t^2
     velocity_weight: float = 0.0  # their per-frame velocities
     acceleration_weight: float = 0.0  # their per-frame accelerations (second differences)
+    snr_cap: float = 0.0  # >= 1: target MSE weighted by clamp(snr, 1, cap) on x0 (0: plain)
 
     def __post_init__(self):
         if not 0.0 <= self.ema_decay < 1.0:
@@ -97,6 +98,10 @@ class DiffusionTrainingConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0.0):
                 raise InputError(None, f"diffusion_training {name} must be >= 0, got {value!r}")
+        if not (self.snr_cap == 0.0 or (math.isfinite(self.snr_cap) and self.snr_cap >= 1.0)):
+            raise InputError(
+                None, f"diffusion_training snr_cap must be 0 (off) or >= 1, got {self.snr_cap!r}"
+            )
 
 
 @dataclass(frozen=True)

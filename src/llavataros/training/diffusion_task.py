@@ -103,14 +103,20 @@ class DiffusionTask(L.LightningModule):
 
     def training_step(self, batch, batch_index):
         motion, speech, speaker = self.window(batch)
-        loss, parts = diffusion_loss(self.network, motion, speech, speaker, None, self.geometry)
+        cap = self.config.diffusion_training.snr_cap
+        loss, parts = diffusion_loss(
+            self.network, motion, speech, speaker, None, self.geometry, cap
+        )
         self._log("train", loss, parts, motion.shape[0])
         return loss
 
     def validation_step(self, batch, batch_index):
         motion, speech, speaker = self.window(batch)
         generator = torch.Generator().manual_seed(VALIDATION_SEED + batch_index)
-        loss, parts = diffusion_loss(self.model, motion, speech, speaker, generator, self.geometry)
+        cap = self.config.diffusion_training.snr_cap
+        loss, parts = diffusion_loss(
+            self.model, motion, speech, speaker, generator, self.geometry, cap
+        )
         self._log("validation", loss, parts, motion.shape[0])
         return loss
 

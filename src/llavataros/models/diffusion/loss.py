@@ -1,5 +1,5 @@
 """Training losses of the diffusion model (DiffMotion-v2, arXiv 2308.05995, trains with the MSE
-between true and predicted noise; we predict v instead, see ``schedule.py``).
+between true and predicted noise; we choose among eps, x0 and v, see ``schedule.py``).
 
 :func:`diffusion_loss`: draw ``t ~ U(0, 1)`` and ``eps ~ N(0, I)`` per window, noise the
 normalised motion, drop the speech condition with probability ``condition_dropout`` (for
@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from llavataros.models.diffusion.config import Prediction
 from llavataros.models.diffusion.network import DiffusionDenoiser, Speech
 from llavataros.models.diffusion.sampling import Predictor, distillation_target
 from llavataros.models.diffusion.schedule import (
@@ -98,6 +99,25 @@ def noisy_word_vectors(
     return text + share * rms * noise
 
 
+def snr_weights(
+    schedule: NoiseSchedule, time: torch.Tensor, cap: float, prediction: Prediction
+) -> torch.Tensor:
+    """Per-window weights of the target MSE for windows at ``time (b,)``: the x0 error weighted
+    by ``clamp(snr, 1, cap)`` (Min-SNR-gamma, Hang et al. 2023, arXiv 2303.09556, with a floor
+    of 1 so that the noisiest steps, where sampling starts, keep the unweighted x0 loss), put
+    in the prediction's own units (its MSE is ``snr`` (eps) or ``1 + snr`` (v) times the x0
+    MSE). ``cap = 0`` gives ones: the plain MSE of the prediction."""
+    if cap == 0.0:
+        return torch.ones_like(time)
+    snr = schedule.snr(time)
+    weight = snr.clamp(1.0, cap)
+    if prediction == "epsilon":
+        return weight / snr.clamp_min(1e-6)
+    if prediction == "v":
+        return weight / (1.0 + snr)
+    return weight
+
+
 def diffusion_loss(
     network: DiffusionDenoiser,
     motion: torch.Tensor,
@@ -105,10 +125,12 @@ def diffusion_loss(
     speaker: torch.Tensor,
     generator: torch.Generator | None = None,
     geometry: GeometryTerms | None = None,
+    snr_cap: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Loss of one batch of windows. ``motion (b, n, 3 + 6 j)`` in the model output layout
     (as ``model.losses.motion_to_target`` makes it), ``speech`` of the same frames, ``speaker
-    (b,)``. Returns ``(total, parts)``; parts (detached): ``target`` (the MSE) and, with
+    (b,)``; ``snr_cap`` weighs each window's target MSE by :func:`snr_weights`. Returns
+    ``(total, parts)``; parts (detached): ``target`` (the weighted MSE) and, with
     ``geometry``, ``position``, ``velocity`` and ``acceleration``."""
     c = network.config
     schedule = NoiseSchedule(c.schedule)
@@ -127,7 +149,9 @@ def diffusion_loss(
     output = network(z, frame_time, speech, speaker, keep)
     target = prediction_target(x0, noise, alpha, sigma, c.prediction)
     new = (~known)[..., None].to(motion.dtype)  # (b, n, 1): the loss is on frames to sample
-    target_loss = ((output - target).square() * new).sum() / (new.sum() * motion.shape[2])
+    weight = snr_weights(schedule, time, snr_cap, c.prediction)[:, None, None]  # (b, 1, 1)
+    squared = (output - target).square() * new * weight
+    target_loss = squared.sum() / (new.sum() * motion.shape[2])
     parts = {"target": target_loss}
     total = target_loss
     if geometry is not None:

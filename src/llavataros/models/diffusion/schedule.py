@@ -9,19 +9,22 @@ offset, ``alpha_t = cos(pi t / 2)``, ``sigma_t = sin(pi t / 2)`` (Nichol & Dhari
   exactly 0 at ``t = 1`` (pure noise: sampling starts from the distribution it trained on);
 - ``snr(t) = alpha_t^2 / sigma_t^2 = cot^2(pi t / 2)``.
 
-Prediction target: **v** (``v = alpha eps - sigma x0``, Salimans & Ho 2022). Why:
+Prediction targets (``prediction``): ``v`` (``v = alpha eps - sigma x0``, Salimans & Ho
+2022), ``epsilon`` or ``x0``. Their conditioning:
 
 - epsilon-prediction is ill-conditioned at high noise: ``x0 = (z - sigma eps) / alpha`` divides
   by ``alpha -> 0``, so at ``t = 1`` (where sampling starts) a tiny error in eps is a huge error
   in x0. That is the first step of every few-step sampler, where it hurts most;
-- x0-prediction is ill-conditioned at low noise the other way (``eps = (z - alpha x0) / sigma``);
-- v-prediction stays bounded at both ends (``v = -x0`` at ``t = 1``, ``v = eps`` at ``t = 0``),
-  the MSE on v weights x0 errors by ``1 + snr`` (never zero at high noise), and on this
-  schedule ``v`` is the velocity of ``z`` along the angle ``phi = pi t / 2``
+- x0-prediction is ill-conditioned at low noise the other way (``eps = (z - alpha x0) / sigma``),
+  but its output is the motion itself, on which the forward-kinematics loss terms act directly;
+- v-prediction stays bounded at both ends (``v = -x0`` at ``t = 1``, ``v = eps`` at ``t = 0``)
+  and on this schedule is the velocity of ``z`` along the angle ``phi = pi t / 2``
   (``dz/dphi = v``), so both ``x0`` and ``eps`` come from one prediction without division.
-  DDIM is then the first-order integrator of the probability-flow ODE (exact whenever the x0
-  estimate stays constant over a step), and progressive distillation, our few-step method, is
-  defined on exactly this parametrisation.
+
+DDIM is the first-order integrator of the probability-flow ODE (exact whenever the x0 estimate
+stays constant over a step) for any of them. The shipped model predicts x0: with v its samples
+jittered frame to frame (README, "The diffusion model"), and with x0 the velocity term of the
+loss removed the jitter best.
 
 The cosine schedule (rather than the linear-beta one) keeps the signal-to-noise ratio falling
 smoothly over the whole interval instead of destroying the signal early, so equally spaced
