@@ -65,10 +65,28 @@ def test_live_words_match_the_offline_transcription(background):
     starts = [w.start for w in live]
     assert starts == sorted(starts) and all(w.end >= w.start for w in live)
     # Whisper places a boundary that borders a pause anywhere in the pause: a word after a
-    # pause may start early, a word before one may end late; every other boundary agrees
+    # pause may start early, a word before one may end late; every other boundary agrees.
+    # A boundary shared with a word heard differently ("LL" for "L.O") is not the same
+    # boundary (the sounds split differently), so only boundaries between two matched
+    # neighbours, or at either end of the take, are compared
+    pairs = set(matched)
+    compared = 0
     for i, j in matched:
-        assert _agrees(live[j].start, offline[i].start, offline, i, "start"), (offline[i], live[j])
-        assert _agrees(live[j].end, offline[i].end, offline, i, "end"), (offline[i], live[j])
+        said_word, heard_word = offline[i], live[j]
+        if i == 0 or (i - 1, j - 1) in pairs:
+            assert _agrees(heard_word.start, said_word.start, offline, i, "start"), (
+                said_word,
+                heard_word,
+            )
+            compared += 1
+        if i == len(offline) - 1 or (i + 1, j + 1) in pairs:
+            assert _agrees(heard_word.end, said_word.end, offline, i, "end"), (
+                said_word,
+                heard_word,
+            )
+            compared += 1
+    # at most two words heard differently, each costing its own and its neighbours' boundaries
+    assert compared >= 2 * len(said) - 8
 
 
 def _agrees(heard: float, said: float, words: list[Word], i: int, side: str) -> bool:
