@@ -1,5 +1,6 @@
 """The adaLN-Zero denoiser (models/diffusion/network.py): identity blocks at init, causality
-with a fixed speech lookahead, null conditions, audio-only, a WavLM feature folder."""
+with a fixed speech lookahead (and an optional token lookahead), null conditions, audio-only,
+a WavLM feature folder."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch
 
 from diffusion_helpers import features, randomised, tiny_config
 from llavataros.errors import InputError
+from llavataros.models.diffusion.config import DiffusionConfig
 from llavataros.models.diffusion.network import (
     AdaLNZeroBlock,
     DiffusionDenoiser,
@@ -83,6 +85,49 @@ def test_whole_generation_is_causal_with_the_lookahead():
     changed = generate(network, text, mask, audio2, speaker, settings)
     torch.testing.assert_close(changed[:, : cut + 1], reference[:, : cut + 1], rtol=0, atol=1e-6)
     assert (changed[:, cut + 1 :] - reference[:, cut + 1 :]).abs().max() > 1e-3
+
+
+def test_attention_lookahead_reaches_that_many_motion_frames_per_layer():
+    network = randomised(tiny_config(attention_lookahead=2), scale=0.2)  # 0.3 saturates softmax
+    c = network.config  # depth 2
+    frames, cut = 16, 4
+    reach = cut + c.attention_lookahead * c.depth  # the last motion frame `cut` reads: 8
+    text, mask, audio, speaker = features(c, frames)
+    z, time = torch.randn(2, frames, c.motion_dim), torch.tensor([0.3, 0.8])
+    reference = _call(network, z, time, text, mask, audio, speaker)
+    beyond, at = z.clone(), z.clone()
+    beyond[:, reach + 1 :] += 2.0
+    at[:, reach] += 2.0
+    changed = _call(network, beyond, time, text, mask, audio, speaker)
+    torch.testing.assert_close(changed[:, : cut + 1], reference[:, : cut + 1], rtol=0, atol=1e-6)
+    changed = _call(network, at, time, text, mask, audio, speaker)
+    assert (changed[:, cut] - reference[:, cut]).abs().max() > 1e-4
+
+
+def test_attention_lookahead_setting():
+    stored = tiny_config().to_dict()
+    del stored["attention_lookahead"]  # a model saved before the option: causal, as trained
+    assert DiffusionConfig.from_dict(stored).attention_lookahead == 0
+    with pytest.raises(InputError, match="attention_lookahead must be an integer >= 0, got -1"):
+        tiny_config(attention_lookahead=-1)
+
+
+def test_generation_with_attention_lookahead_reads_speech_up_to_its_window_end():
+    """With token lookahead, a window's frames depend on all its speech plus the speech
+    lookahead (not on later speech): the stream still emits a window when that has arrived."""
+    network = randomised(tiny_config(attention_lookahead=2), scale=0.2)
+    c = network.config  # window 16, lookahead 3
+    text, mask, audio, speaker = features(c, 40)
+    settings = SamplerSettings(steps=3, seed=5)
+    reference = generate(network, text, mask, audio, speaker, settings)
+    after, inside = audio.clone(), audio.clone()
+    after[:, c.window + c.lookahead :] *= -1.0  # after the first window's speech
+    inside[:, c.window - 1] *= -1.0  # the first window's last frame
+    changed = generate(network, text, mask, after, speaker, settings)
+    torch.testing.assert_close(changed[:, : c.window], reference[:, : c.window], rtol=0, atol=1e-6)
+    changed = generate(network, text, mask, inside, speaker, settings)
+    early = c.window - 1 - c.lookahead  # frames a causal model's output could not read it from
+    assert (changed[:, :early] - reference[:, :early]).abs().max() > 1e-3
 
 
 def test_null_condition_ignores_speech_but_not_the_speaker():

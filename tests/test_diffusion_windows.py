@@ -64,11 +64,11 @@ def test_temperature_scales_the_initial_noise():
             SamplerSettings(temperature=bad)
 
 
-@pytest.mark.parametrize("use_text", [True, False])
+@pytest.mark.parametrize("use_text, attention_lookahead", [(True, 0), (False, 0), (True, 3)])
 @pytest.mark.parametrize("chunk", [1, 5, 23, 100])
 @pytest.mark.parametrize("total", [16, 17, 45])
-def test_stream_equals_offline(chunk, total, use_text):
-    network = randomised(tiny_config(use_text=use_text))
+def test_stream_equals_offline(chunk, total, use_text, attention_lookahead):
+    network = randomised(tiny_config(use_text=use_text, attention_lookahead=attention_lookahead))
     c = network.config
     text, mask, audio, speaker = features(c, total)
     if not use_text:

@@ -9,8 +9,9 @@ in the conditioning vector that drives every block's adaptive layer norm.
 
 Time is in frames at ``fps``. Long sequences are sampled in windows of ``window`` frames that
 overlap by ``overlap`` frames (see ``windows.py``); ``lookahead`` is how many future speech
-frames a motion frame may read (``lookbehind`` past ones), the motion tokens themselves attend
-causally.
+frames a motion frame may read (``lookbehind`` past ones); the motion tokens attend causally
+with ``attention_lookahead`` frames of lookahead per layer. Neither lookahead adds stream
+latency beyond the speech ``lookahead``: a window is sampled whole, once its speech has arrived.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class DiffusionConfig:
     overlap: int = 15  # frames each window shares with the previous one (inpainted)
     lookahead: int = 15  # future speech frames a motion frame reads
     lookbehind: int = 2  # past speech frames read by the speech convolution
+    attention_lookahead: int = 0  # future motion tokens (of the window) a token attends per layer
     pool_frames: int = 60  # trailing speech frames averaged into the conditioning vector
     prediction: Prediction = "v"
     schedule: ScheduleKind = "cosine"
@@ -90,7 +92,7 @@ class DiffusionConfig:
                 raise InputError(
                     None, f"diffusion {name} must be a positive integer, got {value!r}"
                 )
-        for name in ("overlap", "lookahead", "lookbehind"):
+        for name in ("overlap", "lookahead", "lookbehind", "attention_lookahead"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InputError(None, f"diffusion {name} must be an integer >= 0, got {value!r}")

@@ -26,10 +26,14 @@ Conditioning:
 known (the overlap with the previous window, see ``windows.py``). Training shows the model
 such prefixes (``loss.py``), so it learns the continuation ``p(new | known)`` directly.
 
-Streaming structure: motion tokens attend **causally** (no lookahead between tokens: a token
-lookahead would compound over layers and sampling steps); the only future a frame sees is the
-``A`` speech frames of the convolution. So output frame ``i`` depends on ``z[:i + 1]`` and on
-speech up to ``i + A``, in every call and therefore in a whole sampling run.
+Streaming structure: motion tokens attend **causally with a fixed lookahead** of ``L =
+attention_lookahead`` tokens per layer, and the speech convolution reads ``A`` future speech
+frames. With ``L = 0`` output frame ``i`` depends on ``z[:i + 1]`` and on speech up to ``i + A``,
+in every call and so in a whole sampling run. With ``L > 0`` one call reaches ``L`` tokens
+further per layer, and the sampling steps carry that to the end of the window: a window's
+frames depend on its speech up to its end plus ``A``. Either way the stream samples a window
+once that speech has arrived, so ``L`` adds no latency (``windows.py``). Without token
+lookahead a frame is denoised without the noisy frames after it, which its neighbour does see.
 
 Motion normalisation: buffers ``motion_mean`` / ``motion_std`` ``(m,)`` (set from the training
 data with :meth:`DiffusionDenoiser.set_motion_statistics`, saved with the weights) map the
@@ -278,7 +282,7 @@ class DiffusionDenoiser(nn.Module):
         condition = F.silu(condition + self.pool_projection(self.pooled(encoded)))  # (b, n, w)
         position = sinusoidal(torch.arange(n, device=z.device), w)  # (n, w)
         x = self.motion_in(z) + encoded + position  # (b, n, w)
-        mask = causal_mask(n, 0, device=z.device)
+        mask = causal_mask(n, self.config.attention_lookahead, device=z.device)
         for block in self.blocks:
             x = block(x, condition, mask)
         shift, scale = self.final_modulation(condition).chunk(2, dim=-1)
