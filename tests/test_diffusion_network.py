@@ -112,6 +112,17 @@ def test_attention_lookahead_setting():
         tiny_config(attention_lookahead=-1)
 
 
+def test_smoothing_span_is_a_per_model_setting():
+    stored = tiny_config().to_dict()
+    del stored["smoothing_seconds"]  # a model saved before the setting: the span it was tuned at
+    assert DiffusionConfig.from_dict(stored).smoothing_seconds == pytest.approx(14 / 30)
+    stored["smoothing_seconds"] = 0  # a whole number in model.json or YAML
+    assert DiffusionConfig.from_dict(stored).smoothing_seconds == 0.0
+    assert randomised(tiny_config(smoothing_seconds=0.4)).smoothing_seconds == 0.4
+    with pytest.raises(InputError, match=r"smoothing_seconds must be in \[0, 5\], got -0.1"):
+        tiny_config(smoothing_seconds=-0.1)
+
+
 def test_generation_with_attention_lookahead_reads_speech_up_to_its_window_end():
     """With token lookahead, a window's frames depend on all its speech plus the speech
     lookahead (not on later speech): the stream still emits a window when that has arrived."""

@@ -27,10 +27,7 @@ class DiffusionModel(DiffusionDenoiser):
     family: ClassVar[str] = "diffusion"
     output_kind: ClassVar[OutputKind] = "body"
     config_class: ClassVar[type] = DiffusionConfig
-    # output smoothing span: a DDIM sample jitters frame to frame more than a regressor's output;
-    # 0.47 s (15 frames at 30 fps) gives the test takes the corpus's jerk (14.2 against 13.7 at
-    # temperature 0.3; benchmarks/smoothing_study.py, README "Which model")
-    smoothing_seconds: ClassVar[float] = 14 / 30
+    # the output smoothing span is the config's ``smoothing_seconds`` (see the property);
     # and more where its wrists move faster than people's: the sampler sometimes drops or raises
     # a hand in 0.4 s, which people take 0.6 s for (peak wrist speed on held-out real speech
     # 2.6-2.9 m/s, real speakers under 1.9; benchmarks/speed_limit.py)
@@ -44,6 +41,13 @@ class DiffusionModel(DiffusionDenoiser):
     def lookahead(self) -> int:
         """Worst-case frames a motion frame waits for after its speech frame arrives."""
         return self.config.stream_latency_frames
+
+    @property
+    def smoothing_seconds(self) -> float:
+        """Output smoothing span, a per-model setting: a DDIM sample jitters frame to frame
+        more than a regressor's output (0.47 s, the default, gives the first shipped model's
+        test takes the corpus's jerk; benchmarks/smoothing_study.py, README "Which model")."""
+        return self.config.smoothing_seconds
 
     @property
     def output_dim(self) -> int:
