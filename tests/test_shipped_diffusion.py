@@ -22,7 +22,7 @@ def animator() -> Animator:
     return Animator.load("diffusion")
 
 
-def sample(animator: Animator, seed: int, temperature: float = 0.3) -> np.ndarray:
+def sample(animator: Animator, seed: int, temperature: float = 0.4) -> np.ndarray:
     animator.set_sampling(seed=seed, temperature=temperature)
     result = animator.animate(EXAMPLES / "hello.wav", EXAMPLES / "hello.txt")
     motion = result.motion
@@ -35,7 +35,7 @@ def sample(animator: Animator, seed: int, temperature: float = 0.3) -> np.ndarra
 
 @pytest.mark.slow
 def test_the_shipped_diffusion_model_samples(animator):
-    assert animator.model.family == "diffusion" and animator.model.sampler.temperature == 0.3
+    assert animator.model.family == "diffusion" and animator.model.sampler.temperature == 0.4
     wrists = [5, 8]
 
     def between(a: np.ndarray, b: np.ndarray) -> float:
@@ -84,5 +84,5 @@ def test_model_diffusion_selects_it_on_the_command_line(animator, tmp_path):
         "guidance": 1.0,
         "eta": 0.0,
         "seed": 2,
-        "temperature": 0.3,
+        "temperature": 0.4,
     }

@@ -164,7 +164,7 @@ def _add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
         "--temperature",
         type=float,
         help="diffusion models: scale of the initial noise, 1 = the model's distribution; lower "
-        "is calmer and less varied (default: the model's; the shipped one's is 0.3)",
+        "is calmer and less varied (default: the model's; the shipped one's is 0.4)",
     )
     parser.add_argument(
         "--eta",
