@@ -175,6 +175,45 @@ def test_the_acceleration_weight_adds_its_term_to_the_loss():
     assert added == pytest.approx(1000.0 * parts["acceleration"].item(), rel=1e-4)
 
 
+class _OffAtKnownFrames(DiffusionDenoiser):
+    """The network plus ``offset`` wherever a frame is known (time 0): what an untrained output
+    there looks like."""
+
+    offset = 0.0
+
+    def forward(self, z, time, speech, speaker, keep):
+        output = super().forward(z, time, speech, speaker, keep)
+        return output + self.offset * (time == 0)[..., None].to(output)
+
+
+@pytest.mark.parametrize("prediction", ["x0", "v"])
+def test_known_frames_enter_the_geometric_loss_as_the_clean_motion(prediction):
+    """The sampler puts the clean tail before the first new frame, so the velocity and
+    acceleration reaching the new frames are measured from it, not from whatever the network
+    outputs at known frames (the loss leaves those outputs untrained)."""
+    config = tiny_config(num_joints=AVATAROS.num_joints, width=16, depth=1)
+    config = replace(config, prediction=prediction, prefix_probability=0.99)
+    network = _OffAtKnownFrames(config)
+    network.load_state_dict(randomised(config).state_dict())
+    motion = _smooth_motion(config, 8, 16)
+    text, mask, audio, speaker = features(config, 16, batch=8)
+    speech = slice_speech(text, mask, audio, 0, 16, config.lookbehind, config.lookahead)
+    geometry = GeometryTerms(
+        AVATAROS, RootStatistics((0.0, 1.0, 0.0), (0.1, 0.1, 0.1)), acceleration=100.0
+    )
+
+    def parts(offset: float) -> dict:
+        network.offset = offset
+        generator = torch.Generator().manual_seed(5)  # same times, noise, prefixes
+        with torch.no_grad():
+            return diffusion_loss(network, motion, speech, speaker, generator, geometry)[1]
+
+    plain, shifted = parts(0.0), parts(3.0)
+    for name in ("target", "position", "velocity", "acceleration"):
+        assert shifted[name].item() == pytest.approx(plain[name].item(), rel=1e-6), name
+    assert plain["velocity"] > 0
+
+
 def test_snr_weights_clamp_the_x0_weight_between_one_and_the_cap():
     schedule = NoiseSchedule("cosine")
     time = torch.tensor([0.1, 0.5, 0.9])  # snr = cot^2(pi t / 2): 39.9, 1, 0.025

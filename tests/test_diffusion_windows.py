@@ -26,6 +26,38 @@ def test_window_plan():
     assert window_plan(25, 10, 0) == [(0, 10), (10, 20), (20, 25)]
     with pytest.raises(ValueError):
         window_plan(5, 4, 4)
+    # discarding 2 frames: each window starts overlap + discard before the previous one stops
+    assert window_plan(24, 10, 3, 2) == [(0, 10), (5, 15), (10, 20), (15, 24)]
+    with pytest.raises(ValueError, match="discard"):
+        window_plan(20, 10, 6, 4)
+
+
+def _ends_marked(discard: int, window: int = 10, overlap: int = 3):
+    """A denoiser (x0 prediction) whose answer is 1 except on the last 2 frames of its window,
+    where it is 0: the output shows which windows' ends were kept."""
+
+    def denoiser_for(start: int, stop: int):
+        def denoiser(z, time, keep):
+            x0 = torch.ones_like(z)
+            if stop - start == window:  # a full window: mark its end
+                x0[:, -2:] = 0.0
+            return x0
+
+        return denoiser
+
+    settings = SamplerSettings(steps=3, seed=0)
+    motion = sample_long(denoiser_for, 1, 34, 1, window, overlap, SCHEDULE, settings, "x0", discard)
+    return motion[0, :, 0]
+
+
+def test_discarded_frames_are_sampled_again_by_the_next_window():
+    kept = _ends_marked(discard=0)
+    assert torch.nonzero(kept == 0).flatten().tolist() == [8, 9, 15, 16, 22, 23, 29, 30]
+    # windows (0, 10), (5, 15), ..., (20, 30) and the short last one (25, 34), which marks none
+    assert torch.equal(_ends_marked(discard=2), torch.ones(34))  # no window end survives
+    # windows (0, 10), (6, 16), ..., (24, 34): each keeps its second last frame, the last both
+    discard_one = torch.nonzero(_ends_marked(discard=1) == 0).flatten().tolist()
+    assert discard_one == [8, 14, 20, 26, 32, 33]
 
 
 @pytest.mark.parametrize("eta", [0.0, 1.0])
@@ -64,11 +96,20 @@ def test_temperature_scales_the_initial_noise():
             SamplerSettings(temperature=bad)
 
 
-@pytest.mark.parametrize("use_text, attention_lookahead", [(True, 0), (False, 0), (True, 3)])
+@pytest.mark.parametrize(
+    "use_text, attention_lookahead, discard, lookahead",
+    [(True, 0, 0, 3), (False, 0, 0, 3), (True, 3, 0, 3), (True, 3, 5, 3), (True, 0, 5, 0)],
+)
 @pytest.mark.parametrize("chunk", [1, 5, 23, 100])
 @pytest.mark.parametrize("total", [16, 17, 45])
-def test_stream_equals_offline(chunk, total, use_text, attention_lookahead):
-    network = randomised(tiny_config(use_text=use_text, attention_lookahead=attention_lookahead))
+def test_stream_equals_offline(chunk, total, use_text, attention_lookahead, discard, lookahead):
+    config = tiny_config(
+        use_text=use_text,
+        attention_lookahead=attention_lookahead,
+        discard_frames=discard,
+        lookahead=lookahead,
+    )
+    network = randomised(config)
     c = network.config
     text, mask, audio, speaker = features(c, total)
     if not use_text:
@@ -107,6 +148,25 @@ def test_stream_emits_a_window_once_its_lookahead_arrives():
     assert ready == [19, 31, 43, 55]  # window end + lookahead: 16 + 3, then every hop of 12
     assert emitted[18] == 16 and emitted[30] == 12
     assert stream.flush().shape[1] == 60 - 52
+
+
+def test_discarding_frames_adds_compute_but_no_latency():
+    network = randomised(tiny_config(discard_frames=2))
+    c = network.config  # window 16, overlap 4, lookahead 3: a window adds 16 - 4 - 2 frames
+    assert c.hop == 10 and c.stream_latency_frames == 16 - 4 + 3
+    text, mask, audio, speaker = features(c, 60)
+    stream = DiffusionStream(network, speaker, SamplerSettings(steps=1))
+    emitted = []
+    for frame in range(60):
+        part = slice(frame, frame + 1)
+        emitted.append(stream.push(text[:, part], mask[:, part], audio[:, part]).shape[1])
+    ready = [frame + 1 for frame, count in enumerate(emitted) if count]
+    assert ready == [19, 29, 39, 49, 59]  # as soon as without discarding, then every 10
+    assert emitted[18] == 14 and emitted[28] == 10
+    assert stream.flush().shape[1] == 60 - 54
+    # the first new frame of a window still waits window - overlap + lookahead frames: the
+    # window (10, 26) gives frames 14-23 once frame 28 is in
+    assert 28 - 14 == c.stream_latency_frames - 1
 
 
 # -- seams ------------------------------------------------------------------------------------

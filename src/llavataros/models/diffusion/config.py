@@ -59,6 +59,10 @@ class DiffusionConfig:
     dropout: float = 0.1
     window: int = 90  # frames denoised together
     overlap: int = 15  # frames each window shares with the previous one (inpainted)
+    # frames at the end of every window but the last that are thrown away and sampled again by
+    # the next window: a window's last frames have no motion after them to attend to, and
+    # samples slow down there (see windows.py)
+    discard_frames: int = 0
     lookahead: int = 15  # future speech frames a motion frame reads
     lookbehind: int = 2  # past speech frames read by the speech convolution
     attention_lookahead: int = 0  # future motion tokens (of the window) a token attends per layer
@@ -96,7 +100,7 @@ class DiffusionConfig:
                 raise InputError(
                     None, f"diffusion {name} must be a positive integer, got {value!r}"
                 )
-        for name in ("overlap", "lookahead", "lookbehind", "attention_lookahead"):
+        for name in ("overlap", "discard_frames", "lookahead", "lookbehind", "attention_lookahead"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InputError(None, f"diffusion {name} must be an integer >= 0, got {value!r}")
@@ -104,9 +108,11 @@ class DiffusionConfig:
             raise InputError(
                 None, f"diffusion use_text must be true or false, got {self.use_text!r}"
             )
-        if self.overlap >= self.window:
+        if self.overlap + self.discard_frames >= self.window:
             raise InputError(
-                None, f"diffusion overlap {self.overlap} must be below window {self.window}"
+                None,
+                f"diffusion overlap {self.overlap} plus discard_frames {self.discard_frames} "
+                f"must be below window {self.window}",
             )
         if self.width % self.heads or (self.width // self.heads) % 2:
             raise InputError(
@@ -148,15 +154,15 @@ class DiffusionConfig:
 
     @property
     def hop(self) -> int:
-        """New frames per window after the first."""
-        return self.window - self.overlap
+        """Frames a window adds to the output, but the first and the last."""
+        return self.window - self.overlap - self.discard_frames
 
     @property
     def stream_latency_frames(self) -> int:
         """Worst-case frames between a speech frame arriving and its motion frame being final:
         a window is sampled once the speech up to its end plus the lookahead has arrived, and
-        its first new frame waits for the whole hop."""
-        return self.hop + self.lookahead
+        its first new frame waits for the rest of the window (discarded frames included)."""
+        return self.window - self.overlap + self.lookahead
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

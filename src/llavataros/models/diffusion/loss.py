@@ -156,6 +156,9 @@ def diffusion_loss(
     total = target_loss
     if geometry is not None:
         estimate, _ = split_prediction(output, z, alpha, sigma, c.prediction)
+        # known frames are the clean past, as in sampling: the differences that reach the
+        # first new frame are taken from it, not from the network's output there
+        estimate = torch.where(known[..., None], x0, estimate)
         predicted = joint_positions(network.denormalise(estimate), geometry)  # (b, n, j, 3)
         actual = joint_positions(motion, geometry)
         signal = schedule.alpha_bar(time)[:, None, None, None]  # (b, 1, 1, 1): alpha_t^2

@@ -1,8 +1,13 @@
 """Any-length generation in constant memory, and streaming with explicit state.
 
 A sequence of ``T`` frames is sampled window by window (:func:`window_plan`): windows of
-``window`` frames, each starting ``overlap`` frames before the previous one ended. The first
-``overlap`` frames of a window are already final (the previous window's output, its *tail*).
+``window`` frames, each starting ``overlap`` frames before the previous one's output ended. The
+first ``overlap`` frames of a window are already final (the previous window's output, its
+*tail*). A window's output stops ``discard`` frames before its end (but the last window's):
+those frames have no motion after them to attend to, and samples slow down there, then jump
+to the next window's first frame (measured on the shipped model: mean speed 0.5 of the usual
+two frames before a join, 1.7 at the join; ``benchmarks/seam_profile.py``); the next window
+samples them again with motion after them.
 The denoiser receives them **clean, at diffusion time 0** (per-frame time), at every step, and
 was trained to continue such known prefixes (``loss.py``): it samples ``p(new | known)``
 directly, as motion-seed conditioning does in DiffuseStyleGesture and DiffMotion. The denoiser
@@ -21,8 +26,10 @@ from window to window: the same seed gives the same motion, and :class:`Diffusio
 frames of :func:`generate`.
 
 Stream latency: a window's first new frame is final once the speech up to the window's end
-plus ``lookahead`` has arrived: ``hop + lookahead`` frames after its own speech frame
-(``DiffusionConfig.stream_latency_frames``), plus the compute of one window.
+plus ``lookahead`` has arrived: ``window - overlap + lookahead`` frames after its own speech
+frame (``DiffusionConfig.stream_latency_frames``), plus the compute of one window.
+Discarding frames does not add to it; it costs ``(window - overlap) / (window - overlap -
+discard)`` times the compute.
 
 Shapes: features ``(b, T, d)``, motion ``(b, T, m)`` in the model output layout
 (root normalised by ``RootStatistics`` + 6D per joint), speaker ``(b,)``.
@@ -86,11 +93,15 @@ class WindowState:
         return cls(None, torch.Generator().manual_seed(int(seed)).get_state())
 
 
-def window_plan(total: int, window: int, overlap: int) -> list[tuple[int, int]]:
+def window_plan(total: int, window: int, overlap: int, discard: int = 0) -> list[tuple[int, int]]:
     """``[(start, stop), ...]`` covering frames ``[0, total)``; each window after the first
-    starts ``overlap`` frames before the previous one stopped; the last may be shorter."""
-    if not 0 <= overlap < window:
-        raise ValueError(f"need 0 <= overlap < window, got overlap {overlap}, window {window}")
+    starts ``overlap + discard`` frames before the previous one stopped (``overlap`` before
+    the previous one's output ended); the last may be shorter."""
+    if not (0 <= overlap and 0 <= discard and overlap + discard < window):
+        raise ValueError(
+            f"need 0 <= overlap, 0 <= discard, overlap + discard < window, got overlap "
+            f"{overlap}, discard {discard}, window {window}"
+        )
     plan: list[tuple[int, int]] = []
     start = 0
     while total > 0:
@@ -98,7 +109,7 @@ def window_plan(total: int, window: int, overlap: int) -> list[tuple[int, int]]:
         plan.append((start, stop))
         if stop >= total:
             break
-        start = stop - overlap
+        start = stop - overlap - discard
     return plan
 
 
@@ -110,15 +121,21 @@ def sample_window(
     schedule: NoiseSchedule,
     settings: SamplerSettings,
     prediction: Prediction = "v",
+    discard: int = 0,
 ) -> tuple[torch.Tensor, WindowState]:
     """Sample one window of ``shape = (b, n, m)`` whose first ``len(state.tail)`` frames are
-    known. Returns ``(new frames (b, n - known, m), next state)``."""
+    known, and drop its last ``discard`` frames. Returns ``(new frames (b, n - known -
+    discard, m), next state)``; the next tail ends where the new frames do."""
     generator = torch.Generator().set_state(state.rng_state)
     noise = torch.randn(shape, generator=generator) * settings.temperature
     tail = state.tail
     known = 0 if tail is None else tail.shape[1]
-    if known >= shape[1]:
-        raise ValueError(f"a window of {shape[1]} frames has no new frame after {known} known")
+    kept = shape[1] - discard
+    if known >= kept:
+        raise ValueError(
+            f"a window of {shape[1]} frames has no new frame after {known} known and "
+            f"{discard} discarded"
+        )
 
     def with_known(z: torch.Tensor, time: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         z = torch.cat([tail, z[:, known:]], dim=1)  # (b, n, m): the known frames are clean
@@ -130,7 +147,7 @@ def sample_window(
     sample = ddim_sample(
         predict, noise, schedule, settings.steps, prediction, settings.eta, generator
     )
-    new = sample[:, known:]
+    new = sample[:, known:kept]
     if overlap:
         full = new if tail is None else torch.cat([tail, new], dim=1)
         next_tail = full[:, -overlap:]
@@ -149,12 +166,13 @@ def sample_long(
     schedule: NoiseSchedule,
     settings: SamplerSettings,
     prediction: Prediction = "v",
+    discard: int = 0,
 ) -> torch.Tensor:
     """``(batch, total, dim)`` sampled window by window; ``denoiser_for(start, stop)`` gives the
     denoiser of frames ``[start, stop)``."""
     state = WindowState.start(settings.seed)
     pieces = []
-    for start, stop in window_plan(total, window, overlap):
+    for start, stop in window_plan(total, window, overlap, discard):
         new, state = sample_window(
             denoiser_for(start, stop),
             (batch, stop - start, dim),
@@ -163,6 +181,7 @@ def sample_long(
             schedule,
             settings,
             prediction,
+            discard=0 if stop >= total else discard,
         )
         pieces.append(new)
     if not pieces:
@@ -214,6 +233,7 @@ def generate(
             schedule,
             settings,
             c.prediction,
+            c.discard_frames,
         )
         return network.denormalise(sample)
 
@@ -285,7 +305,11 @@ class DiffusionStream:
         with inference(self.network):
             while self.buffer is not None:
                 stop = min(self.start + c.window, self.frames_in)
-                ready = self.frames_in >= self.start + c.window + c.lookahead
+                # ready: its speech and lookahead are in; with discarded frames also one frame
+                # after it, so that it is not the last window (which keeps its end)
+                after = max(c.lookahead, 1) if c.discard_frames else c.lookahead
+                ready = self.frames_in >= self.start + c.window + after
+                last = final and stop >= self.frames_in
                 tail = self.window_state.tail
                 known = 0 if tail is None else tail.shape[1]
                 if not (ready or final) or stop <= self.start + known:
@@ -309,11 +333,12 @@ class DiffusionStream:
                     self.schedule,
                     self.settings,
                     c.prediction,
+                    discard=0 if last else c.discard_frames,
                 )
                 pieces.append(self.network.denormalise(new))
-                if stop >= self.frames_in and final:
+                if last:
                     break
-                self.start = stop - c.overlap
+                self.start = stop - c.overlap - c.discard_frames
                 self._trim()
         if not pieces:
             batch = self.speaker.shape[0]
