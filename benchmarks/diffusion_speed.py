@@ -6,7 +6,7 @@ prints the wall and process-CPU seconds of :func:`generate` over ``--seconds`` o
 real-time factor (seconds of compute per second of motion; the issue's target is <= 0.05 on one
 thread). Guidance other than 1 runs the network twice per step. The stream row is the compute
 of the first window once its speech and lookahead are there (target <= 200 ms) and the
-algorithmic latency ``hop + lookahead``.
+algorithmic latency ``window - overlap + lookahead``.
 
 Wall times are inflated when other processes share the cores (the machine line prints the
 load average); process CPU seconds are printed beside them.
@@ -98,7 +98,7 @@ def main() -> None:
     need = config.window + config.lookahead
     print(
         f"stream: first window needs {need} frames ({1000 * need / config.fps:.0f} ms of "
-        f"speech); latency hop + lookahead = {config.stream_latency_frames} frames "
+        f"speech); latency window - overlap + lookahead = {config.stream_latency_frames} frames "
         f"({1000 * config.stream_latency_frames / config.fps:.0f} ms)"
     )
     for steps in args.steps:

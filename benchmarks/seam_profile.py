@@ -22,7 +22,7 @@ import numpy as np
 
 import common
 
-OFFSETS = range(-8, 7)
+OFFSETS = range(-8, 16)
 
 
 def joint_speed(positions: np.ndarray, fps: float) -> np.ndarray:

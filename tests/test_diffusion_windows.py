@@ -11,6 +11,7 @@ from llavataros.models.diffusion.schedule import NoiseSchedule
 from llavataros.models.diffusion.windows import (
     DiffusionStream,
     SamplerSettings,
+    blend_join,
     generate,
     sample_long,
     window_plan,
@@ -97,17 +98,26 @@ def test_temperature_scales_the_initial_noise():
 
 
 @pytest.mark.parametrize(
-    "use_text, attention_lookahead, discard, lookahead",
-    [(True, 0, 0, 3), (False, 0, 0, 3), (True, 3, 0, 3), (True, 3, 5, 3), (True, 0, 5, 0)],
+    "use_text, attention_lookahead, discard, lookahead, blend",
+    [
+        (True, 0, 0, 3, 0),
+        (False, 0, 0, 3, 0),
+        (True, 3, 0, 3, 0),
+        (True, 3, 5, 3, 4),
+        (True, 0, 5, 0, 0),
+    ],
 )
 @pytest.mark.parametrize("chunk", [1, 5, 23, 100])
 @pytest.mark.parametrize("total", [16, 17, 45])
-def test_stream_equals_offline(chunk, total, use_text, attention_lookahead, discard, lookahead):
+def test_stream_equals_offline(
+    chunk, total, use_text, attention_lookahead, discard, lookahead, blend
+):
     config = tiny_config(
         use_text=use_text,
         attention_lookahead=attention_lookahead,
         discard_frames=discard,
         lookahead=lookahead,
+        blend_frames=blend,
     )
     network = randomised(config)
     c = network.config
@@ -148,6 +158,21 @@ def test_stream_emits_a_window_once_its_lookahead_arrives():
     assert ready == [19, 31, 43, 55]  # window end + lookahead: 16 + 3, then every hop of 12
     assert emitted[18] == 16 and emitted[30] == 12
     assert stream.flush().shape[1] == 60 - 52
+
+
+def test_blend_join_continues_the_tail_and_fades_out():
+    time = torch.arange(12, dtype=torch.float32)
+    line = torch.stack([0.5 * time, -time], dim=-1)[None]  # (1, 12, 2): constant velocity
+    tail, following = line[:, :4], line[:, 4:]
+    offset = torch.tensor([3.0, -1.0])
+    joined = blend_join(tail, following + offset, frames=5)
+    torch.testing.assert_close(joined[:, 0], line[:, 4])  # continues at the tail's velocity
+    torch.testing.assert_close(joined[:, 5:], following[:, 5:] + offset)  # untouched from 5 on
+    shift = (following + offset - joined)[0, :, 0] / offset[0]  # 1 at the join, then 0
+    assert shift[0] == 1.0 and shift[5] == 0.0 and bool((shift.diff() <= 0).all())
+    assert 0.0 < shift[2] < 1.0 and abs(shift[1] - 1.0) < 0.1  # flat at the start
+    assert torch.equal(blend_join(tail, following + offset, frames=0), following + offset)
+    assert torch.equal(blend_join(None, following, frames=5), following)
 
 
 def test_discarding_frames_adds_compute_but_no_latency():

@@ -86,3 +86,41 @@ def test_model_diffusion_selects_it_on_the_command_line(animator, tmp_path):
         "seed": 2,
         "temperature": 0.4,
     }
+
+
+def _speed_at_joins(animator: Animator, wav: Path, textgrid: Path) -> tuple[float, float]:
+    """Mean joint speed (raw output, model frame rate, seeds 0-1) into each window's first new
+    frame and over the step before it, as shares of the mean speed of all steps."""
+    from llavataros.models.diffusion.windows import window_plan
+
+    config = animator.model.config
+    into, before, overall = [], [], []
+    for seed in (0, 1):
+        animator.set_sampling(seed=seed)
+        motion = animator.animate(wav, textgrid, config.fps, smooth=False, face=False).motion
+        positions = motion.positions
+        speed = np.linalg.norm(np.diff(positions, axis=0), axis=-1).mean(axis=-1)  # (T - 1,)
+        plan = window_plan(len(positions), config.window, config.overlap, config.discard_frames)
+        joins = [start + config.overlap for start, _ in plan[1:]]
+        into += [speed[join - 1] for join in joins]
+        before += [speed[join - 2] for join in joins]
+        overall.append(speed)
+    mean = np.concatenate(overall).mean()
+    return float(np.mean(into) / mean), float(np.mean(before) / mean)
+
+
+@pytest.mark.slow
+def test_the_shipped_model_joins_its_windows_without_a_jump(sample_wav, sample_textgrid):
+    """On real speech (118 s, 94 joins over two seeds) the step into a window's first new frame
+    and the one before it move like any other step; without discarding and blending, the
+    same weights slow down before each join and jump into it (README, "seams")."""
+    import dataclasses
+
+    animator = Animator.load("diffusion")
+    shipped = animator.model.config
+    assert shipped.discard_frames == 10 and shipped.blend_frames == 15
+    into, before = _speed_at_joins(animator, sample_wav, sample_textgrid)
+    assert 0.6 < into < 1.5 and 0.6 < before < 1.5
+    animator.model.config = dataclasses.replace(shipped, discard_frames=0, blend_frames=0)
+    into, before = _speed_at_joins(animator, sample_wav, sample_textgrid)
+    assert into > 2.5 and before < 0.6

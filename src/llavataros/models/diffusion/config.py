@@ -63,6 +63,9 @@ class DiffusionConfig:
     # the next window: a window's last frames have no motion after them to attend to, and
     # samples slow down there (see windows.py)
     discard_frames: int = 0
+    # frames over which a window's first new frames are shifted to continue the known ones
+    # (windows.blend_join): the network's first new frame is otherwise off by several steps
+    blend_frames: int = 0
     lookahead: int = 15  # future speech frames a motion frame reads
     lookbehind: int = 2  # past speech frames read by the speech convolution
     attention_lookahead: int = 0  # future motion tokens (of the window) a token attends per layer
@@ -100,7 +103,14 @@ class DiffusionConfig:
                 raise InputError(
                     None, f"diffusion {name} must be a positive integer, got {value!r}"
                 )
-        for name in ("overlap", "discard_frames", "lookahead", "lookbehind", "attention_lookahead"):
+        for name in (
+            "overlap",
+            "discard_frames",
+            "blend_frames",
+            "lookahead",
+            "lookbehind",
+            "attention_lookahead",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InputError(None, f"diffusion {name} must be an integer >= 0, got {value!r}")

@@ -4,10 +4,11 @@ A sequence of ``T`` frames is sampled window by window (:func:`window_plan`): wi
 ``window`` frames, each starting ``overlap`` frames before the previous one's output ended. The
 first ``overlap`` frames of a window are already final (the previous window's output, its
 *tail*). A window's output stops ``discard`` frames before its end (but the last window's):
-those frames have no motion after them to attend to, and samples slow down there, then jump
-to the next window's first frame (measured on the shipped model: mean speed 0.5 of the usual
-two frames before a join, 1.7 at the join; ``benchmarks/seam_profile.py``); the next window
-samples them again with motion after them.
+those frames have no motion after them to attend to, and samples slow down there (the shipped
+weights: 0.43 of the mean speed the step before a join; ``benchmarks/seam_profile.py``); the
+next window samples them again with motion after them. The new frames are then joined to the
+known ones by :func:`blend_join` over ``blend`` frames (without it the step into a window's
+first new frame was 2.8 times the mean).
 The denoiser receives them **clean, at diffusion time 0** (per-frame time), at every step, and
 was trained to continue such known prefixes (``loss.py``): it samples ``p(new | known)``
 directly, as motion-seed conditioning does in DiffuseStyleGesture and DiffMotion. The denoiser
@@ -122,10 +123,12 @@ def sample_window(
     settings: SamplerSettings,
     prediction: Prediction = "v",
     discard: int = 0,
+    blend: int = 0,
 ) -> tuple[torch.Tensor, WindowState]:
     """Sample one window of ``shape = (b, n, m)`` whose first ``len(state.tail)`` frames are
-    known, and drop its last ``discard`` frames. Returns ``(new frames (b, n - known -
-    discard, m), next state)``; the next tail ends where the new frames do."""
+    known, drop its last ``discard`` frames and join the rest to the tail with
+    :func:`blend_join` over ``blend`` frames. Returns ``(new frames (b, n - known - discard,
+    m), next state)``; the next tail ends where the new frames do."""
     generator = torch.Generator().set_state(state.rng_state)
     noise = torch.randn(shape, generator=generator) * settings.temperature
     tail = state.tail
@@ -147,13 +150,32 @@ def sample_window(
     sample = ddim_sample(
         predict, noise, schedule, settings.steps, prediction, settings.eta, generator
     )
-    new = sample[:, known:kept]
+    new = blend_join(tail, sample[:, known:kept], blend)
     if overlap:
         full = new if tail is None else torch.cat([tail, new], dim=1)
         next_tail = full[:, -overlap:]
     else:
         next_tail = None
     return new, WindowState(next_tail, generator.get_state())
+
+
+def blend_join(tail: torch.Tensor | None, new: torch.Tensor, frames: int) -> torch.Tensor:
+    """``new (b, k, m)`` shifted so that its first frame continues ``tail (b, t, m)`` at the
+    tail's last velocity, the shift fading to nothing over ``frames`` frames (a quintic
+    smoothstep, flat at both ends): inertialization, as game engines join two animations.
+
+    Why: the x0 the network predicts for a window's first new frame is off from the known
+    frame before it by about four frame-to-frame steps (it is predicted afresh, not copied;
+    measured on the shipped model, ``benchmarks/seam_profile.py``), so without this every
+    join jumps."""
+    if frames == 0 or tail is None or tail.shape[1] == 0 or new.shape[1] == 0:
+        return new
+    last = tail[:, -1]
+    velocity = last - tail[:, -2] if tail.shape[1] > 1 else torch.zeros_like(last)
+    offset = last + velocity - new[:, 0]  # (b, m)
+    x = (torch.arange(new.shape[1], dtype=new.dtype) / frames).clamp(max=1.0)
+    weight = 1.0 - x**3 * (x * (6.0 * x - 15.0) + 10.0)  # (k,): 1 at the join, 0 from frames
+    return new + offset[:, None, :] * weight[None, :, None]
 
 
 def sample_long(
@@ -167,6 +189,7 @@ def sample_long(
     settings: SamplerSettings,
     prediction: Prediction = "v",
     discard: int = 0,
+    blend: int = 0,
 ) -> torch.Tensor:
     """``(batch, total, dim)`` sampled window by window; ``denoiser_for(start, stop)`` gives the
     denoiser of frames ``[start, stop)``."""
@@ -182,6 +205,7 @@ def sample_long(
             settings,
             prediction,
             discard=0 if stop >= total else discard,
+            blend=blend,
         )
         pieces.append(new)
     if not pieces:
@@ -234,6 +258,7 @@ def generate(
             settings,
             c.prediction,
             c.discard_frames,
+            c.blend_frames,
         )
         return network.denormalise(sample)
 
@@ -334,6 +359,7 @@ class DiffusionStream:
                     self.settings,
                     c.prediction,
                     discard=0 if last else c.discard_frames,
+                    blend=c.blend_frames,
                 )
                 pieces.append(self.network.denormalise(new))
                 if last:
