@@ -6,7 +6,8 @@ speaker's takes with that speaker, 60 fps), smooths copies with Savitzky-Golay w
 ``--windows`` frames (order 2, the pipeline's filter), scores each copy with ``evaluate
 --motions`` and prints FGD, BA, semantic recall / precision, mean jerk and wrist-speed
 Hellinger, with the share of still frames (wrist speed under 0.05 m/s) and the median wrist
-speed beside the truth's. Window 9 is what ``animate`` does at 60 fps.
+speed beside the truth's. A model's ``smoothing_seconds`` sets
+what ``animate`` does (the shipped diffusion model's 0.4 s is window 25 at 60 fps).
 
     .venv/bin/python benchmarks/smoothing_study.py --data CORPUS [--model diffusion]
         [--windows 9 15 21 27] [--temperature T] [--out runs/smoothing] [--json F]
