@@ -11,7 +11,8 @@ algorithmic latency ``window - overlap + lookahead``.
 Wall times are inflated when other processes share the cores (the machine line prints the
 load average); process CPU seconds are printed beside them.
 
-Usage: ``.venv/bin/python benchmarks/diffusion_speed.py [--threads 1] [--seconds 20]``
+Usage: ``.venv/bin/python benchmarks/diffusion_speed.py [--threads 1] [--seconds 20]
+[--discard 10]``
 """
 
 from __future__ import annotations
@@ -61,12 +62,15 @@ def main() -> None:
     parser.add_argument("--guidance", type=float, default=2.0, help="the guided column's scale")
     parser.add_argument("--window", type=int, help="frames per window (default: the config's)")
     parser.add_argument("--overlap", type=int, help="overlap frames (default: the config's)")
+    parser.add_argument(
+        "--discard", type=int, help="frames resampled at each window's end (default: the config's)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print_machine(machine())
 
     config = DiffusionConfig()
-    changes = {"window": args.window, "overlap": args.overlap}
+    changes = {"window": args.window, "overlap": args.overlap, "discard_frames": args.discard}
     config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
     torch.manual_seed(0)
     network = DiffusionDenoiser(config).eval()
@@ -75,6 +79,7 @@ def main() -> None:
     print(
         f"config: {network.num_parameters():,} parameters, width {config.width}, "
         f"depth {config.depth}, window {config.window} frames, overlap {config.overlap}, "
+        f"discard {config.discard_frames}, "
         f"{args.seconds:g} s of speech ({frames} frames at {config.fps:g} fps)"
     )
     generate(network, text[:, :200], mask[:, :200], audio[:, :200], speaker)  # warm-up
@@ -109,7 +114,7 @@ def main() -> None:
                 text[:, need - 1 : need], mask[:, need - 1 : need], audio[:, need - 1 : need]
             )
         )
-        assert stream.frames_out == config.window
+        assert stream.frames_out == config.window - config.discard_frames
         print(
             f"  {steps:>2} steps: first window ({config.window} frames) "
             f"{1000 * wall:.0f} ms wall, {1000 * cpu:.0f} ms cpu"
