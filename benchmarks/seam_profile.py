@@ -25,17 +25,11 @@ import common
 OFFSETS = range(-8, 16)
 
 
-def joint_speed(positions: np.ndarray, fps: float) -> np.ndarray:
-    """``(T - 1,)`` mean joint speed (m/s) from frame ``i`` to ``i + 1`` of ``(T, j, 3)``."""
+def step_speed(positions: np.ndarray, fps: float) -> np.ndarray:
+    """``(T - 1,)`` mean joint speed (m/s) from frame ``i`` to ``i + 1`` of ``(T, j, 3)``:
+    forward differences, so that a jump lands on one step (``eval.metrics.joint_speed``'s
+    central differences would split it over two)."""
     return np.linalg.norm(np.diff(positions, axis=0), axis=-1).mean(axis=-1) * fps
-
-
-def join_frames(total: int, config) -> list[int]:
-    """First new frame of every window after the first (``windows.window_plan``)."""
-    from llavataros.models.diffusion.windows import window_plan
-
-    plan = window_plan(total, config.window, config.overlap, config.discard_frames)
-    return [start + config.overlap for start, _ in plan[1:]]
 
 
 def profile(speeds: list[np.ndarray], joins: list[list[int]]) -> dict[int, float]:
@@ -65,6 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from llavataros.eval.context import resolve_splits
     from llavataros.eval.metrics import resample_positions
+    from llavataros.models.diffusion.windows import join_frames
     from llavataros.motion.timing import CORPUS_FPS
     from llavataros.pipeline.animate import Animator
 
@@ -83,12 +78,14 @@ def main(argv: list[str] | None = None) -> dict:
             result = animator.animate(
                 take.audio_path, take.words_path, fps, take.style, smooth=not args.raw, face=False
             )
-            speeds.append(joint_speed(result.motion.positions, fps))
-            joins.append(join_frames(len(result.motion.positions), network.config))
+            positions = result.motion.positions
+            speeds.append(step_speed(positions, fps))
+            c = network.config
+            joins.append(join_frames(len(positions), c.window, c.overlap, c.discard_frames))
         rows.append({"discard": discard, "profile": profile(speeds, joins)})
         if discard == args.discard[0]:  # the truth at the frames of the first setting's joins
             true_speeds = [
-                joint_speed(resample_positions(motion, CORPUS_FPS, fps), fps) for motion in truth
+                step_speed(resample_positions(motion, CORPUS_FPS, fps), fps) for motion in truth
             ]
             figures["truth"] = profile(true_speeds, joins)
     network.config = shipped

@@ -13,6 +13,7 @@ from llavataros.models.diffusion.windows import (
     SamplerSettings,
     blend_join,
     generate,
+    join_frames,
     sample_long,
     window_plan,
 )
@@ -31,6 +32,7 @@ def test_window_plan():
     assert window_plan(24, 10, 3, 2) == [(0, 10), (5, 15), (10, 20), (15, 24)]
     with pytest.raises(ValueError, match="discard"):
         window_plan(20, 10, 6, 4)
+    assert join_frames(24, 10, 3, 2) == [8, 13, 18]  # each window's first new frame
 
 
 def _ends_marked(discard: int, window: int = 10, overlap: int = 3):

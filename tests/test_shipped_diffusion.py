@@ -91,7 +91,7 @@ def test_model_diffusion_selects_it_on_the_command_line(animator, tmp_path):
 def _speed_at_joins(animator: Animator, wav: Path, textgrid: Path) -> tuple[float, float]:
     """Mean joint speed (raw output, model frame rate, seeds 0-1) into each window's first new
     frame and over the step before it, as shares of the mean speed of all steps."""
-    from llavataros.models.diffusion.windows import window_plan
+    from llavataros.models.diffusion.windows import join_frames
 
     config = animator.model.config
     into, before, overall = [], [], []
@@ -100,8 +100,7 @@ def _speed_at_joins(animator: Animator, wav: Path, textgrid: Path) -> tuple[floa
         motion = animator.animate(wav, textgrid, config.fps, smooth=False, face=False).motion
         positions = motion.positions
         speed = np.linalg.norm(np.diff(positions, axis=0), axis=-1).mean(axis=-1)  # (T - 1,)
-        plan = window_plan(len(positions), config.window, config.overlap, config.discard_frames)
-        joins = [start + config.overlap for start, _ in plan[1:]]
+        joins = join_frames(len(positions), config.window, config.overlap, config.discard_frames)
         into += [speed[join - 1] for join in joins]
         before += [speed[join - 2] for join in joins]
         overall.append(speed)

@@ -3,22 +3,24 @@
 A sequence of ``T`` frames is sampled window by window (:func:`window_plan`): windows of
 ``window`` frames, each starting ``overlap`` frames before the previous one's output ended. The
 first ``overlap`` frames of a window are already final (the previous window's output, its
-*tail*). A window's output stops ``discard`` frames before its end (but the last window's):
-those frames have no motion after them to attend to, and samples slow down there (the shipped
-weights: 0.43 of the mean speed the step before a join; ``benchmarks/seam_profile.py``); the
-next window samples them again with motion after them. The new frames are then joined to the
-known ones by :func:`blend_join` over ``blend`` frames (without it the step into a window's
-first new frame was 2.8 times the mean).
-The denoiser receives them **clean, at diffusion time 0** (per-frame time), at every step, and
-was trained to continue such known prefixes (``loss.py``): it samples ``p(new | known)``
-directly, as motion-seed conditioning does in DiffuseStyleGesture and DiffMotion. The denoiser
-attends causally, so the known frames are exactly the past of the new ones.
+*tail*). The denoiser receives the tail **clean, at diffusion time 0** (per-frame time), at
+every step, and was trained to continue such known prefixes (``loss.py``): it samples
+``p(new | known)`` directly, as motion-seed conditioning does in DiffuseStyleGesture and
+DiffMotion.
+The denoiser attends causally, so the known frames are exactly the past of the new ones.
 
 Why not replacement inpainting (re-noising the known frames to the current step, RePaint /
 SDEdit)? Measured with the *exact* denoiser of a smooth Gaussian process (the data of the seam
 test): the mean squared speed at window joins was 3.5 to 7 times that inside windows (DDIM 8 to
 50 steps), against 1 for known-prefix conditioning; replacement lets the new frames commit
-before they see the clean past. Only the new frames are emitted; the tail and the generator
+before they see the clean past.
+
+A window's output stops ``discard`` frames before its end (but the last window's): those frames
+have no motion after them to attend to, and samples slow down there (the shipped weights: 0.43
+of the mean speed the step before a join; ``benchmarks/seam_profile.py``); the next window
+samples them again with motion after them. The new frames are then joined to the tail by
+:func:`blend_join` over ``blend`` frames (without it the step into a window's first new frame
+was 2.8 times the mean). Only the new frames are emitted; the tail and the generator
 state are all that carries over (:class:`WindowState`), so memory does not grow with ``T``.
 
 The random numbers come from one ``torch.Generator`` seeded with ``seed`` whose state is carried
@@ -112,6 +114,12 @@ def window_plan(total: int, window: int, overlap: int, discard: int = 0) -> list
             break
         start = stop - overlap - discard
     return plan
+
+
+def join_frames(total: int, window: int, overlap: int, discard: int = 0) -> list[int]:
+    """The first new frame of every window after the first (of :func:`window_plan`): where
+    the output passes from one window's frames to the next one's."""
+    return [start + overlap for start, _ in window_plan(total, window, overlap, discard)[1:]]
 
 
 def sample_window(
